@@ -1,0 +1,44 @@
+"""`glues-bench` command line. The only place that catches `GluesError` and turns it into one line."""
+
+from __future__ import annotations
+
+import sys
+
+from glues_bench.cli.app import app
+from glues_bench.errors import GluesError
+
+# Each module registers its commands on `app`; keep their imports light.
+for _module in ("tasks_cmd", "score_cmd", "store_cmd", "register_cmd", "run_cmd", "demo_cmd"):
+    try:
+        __import__(f"glues_bench.cli.{_module}")
+    except ModuleNotFoundError as _exc:  # a command module not written yet
+        if _exc.name != f"glues_bench.cli.{_module}":
+            raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the app; a GluesError becomes `error: …` on stderr and exit code 2."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except GluesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:  # typer.Exit / --help
+        return int(exc.code or 0)
+    except Exception as exc:
+        # Usage errors from (typer's vendored) click arrive here in non-standalone mode.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            return int(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            print("error: aborted", file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""The frozen, validated shape of a GLUES task spec.
+
+A spec is data: it declares where a task's data lives, its label set, how it is scored and which
+hyper-parameters are searched. Loaders, metrics, model heads and the runner all read it; none of them
+branch on a task's name. Specs live as YAML files next to this module and are validated on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Split = Literal["train", "dev", "test"]
+SPLITS: tuple[Split, ...] = ("train", "dev", "test")
+
+TaskType = Literal["token_classification", "sequence_classification", "extractive_qa"]
+"""The three fine-tuning heads: one label per word, one label per text (or pair), a span in a context."""
+
+LocalFormat = Literal["conll2002", "conllu", "pawsx_tsv", "xnli_tsv", "mldoc_tsv", "squad_json"]
+"""Original on-disk formats; each has one reader in `glues_bench.data.formats`."""
+
+MetricName = Literal["accuracy", "f1", "precision", "recall", "exact_match"]
+
+QAScoring = Literal["es", "squad-en"]
+"""`es`: the official MLQA script's Spanish normalisation. `squad-en`: HF `squad` (English), as ALBETO's code."""
+
+TaggingScheme = Literal["iob2", "plain"]
+"""`iob2`: entity-level scoring (seqeval / conlleval). `plain`: one tag per word, scored per word (POS)."""
+
+METRICS_BY_TYPE: dict[str, frozenset[str]] = {
+    "token_classification": frozenset({"accuracy", "f1", "precision", "recall"}),
+    "sequence_classification": frozenset({"accuracy"}),
+    "extractive_qa": frozenset({"f1", "exact_match"}),
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HubSource(_Frozen):
+    """A split on the Hugging Face hub, loaded with `datasets.load_dataset`."""
+
+    path: str
+    config: str | None = None
+    split: str
+    revision: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{40}$",
+        description="A commit sha. None means unpinned: loading warns, and the run records the resolved sha.",
+    )
+
+
+class LocalSource(_Frozen):
+    """A split as the original release ships it, relative to `--data-dir`."""
+
+    format: LocalFormat
+    paths: tuple[str, ...] = Field(min_length=1, description="Candidate files; the first that exists is read.")
+    extra_paths: tuple[str, ...] = Field(default=(), description="Appended when present (e.g. a 2nd treebank).")
+
+
+class SplitSource(_Frozen):
+    local: LocalSource | None = None
+    hub: HubSource | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> SplitSource:
+        if self.local is None and self.hub is None:
+            raise ValueError("a split needs a local or a hub source")
+        return self
+
+
+class HParams(_Frozen):
+    """One fine-tuning configuration (one cell of a grid)."""
+
+    batch_size: int = Field(gt=0)
+    learning_rate: float = Field(gt=0)
+    epochs: int = Field(gt=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    weight_decay: float = Field(default=0.01, ge=0)
+
+    def key(self) -> str:
+        """Stable short id, e.g. `bs32-lr2e-05-ep3`."""
+        return f"bs{self.batch_size}-lr{self.learning_rate:g}-ep{self.epochs}"
+
+    def hash(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class Grid(_Frozen):
+    """A full-factorial search space."""
+
+    batch_sizes: tuple[int, ...] = Field(min_length=1)
+    learning_rates: tuple[float, ...] = Field(min_length=1)
+    epochs: tuple[int, ...] = Field(min_length=1)
+
+    def configs(self) -> list[HParams]:
+        return [
+            HParams(batch_size=b, learning_rate=lr, epochs=e)
+            for b, lr, e in itertools.product(self.batch_sizes, self.learning_rates, self.epochs)
+        ]
+
+
+# The paper's search (section 4.2): the same grid for every task; large ALBETOs use smaller learning rates.
+PAPER_GRID = Grid(batch_sizes=(16, 32, 64), learning_rates=(1e-5, 2e-5, 3e-5, 5e-5), epochs=(2, 3, 4))
+PAPER_LARGE_GRID = Grid(batch_sizes=(16, 32, 64), learning_rates=(1e-6, 2e-6, 3e-6, 5e-6), epochs=(2, 3, 4))
+QUICK_GRID = Grid(batch_sizes=(16,), learning_rates=(5e-5,), epochs=(1,))
+DEFAULT_GRIDS = {"paper": PAPER_GRID, "paper-large": PAPER_LARGE_GRID, "quick": QUICK_GRID}
+
+
+class Variant(_Frozen):
+    """A named alternative where sources disagree. Recorded with every result."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = Field(min_length=1)
+    splits: dict[Split, SplitSource] | None = None
+    labels: tuple[str, ...] | None = None
+    qa_scoring: QAScoring | None = None
+
+
+class TaskSpec(_Frozen):
+    """One GLUES task, declared once."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    task_type: TaskType
+    pair: bool = Field(default=False, description="Sequence classification over (text, text_pair).")
+    tagging_scheme: TaggingScheme | None = None
+    labels: tuple[str, ...] = ()
+    metrics: tuple[MetricName, ...] = Field(min_length=1)
+    score_metrics: tuple[MetricName, ...] = Field(
+        min_length=1, description="The task's single score is the mean of these (QA: F1 and EM, Table 6)."
+    )
+    splits: dict[Split, SplitSource]
+    max_seq_length: int = Field(default=512, gt=0)
+    doc_stride: int = Field(default=128, gt=0)
+    max_answer_length: int = Field(default=30, gt=0)
+    n_best_size: int = Field(default=20, gt=0)
+    grids: dict[str, Grid] = Field(default_factory=lambda: dict(DEFAULT_GRIDS))
+    variants: tuple[Variant, ...] = Field(min_length=1)
+    default_variant: str
+    paper_column: str = Field(description="The column header in the paper's tables.")
+    citation: str = Field(min_length=1)
+    licence: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaskSpec:
+        is_qa = self.task_type == "extractive_qa"
+        if is_qa and self.labels:
+            raise ValueError("labels: extractive QA has no label set")
+        if not is_qa and len(self.labels) < 2:
+            raise ValueError("labels: needs at least two labels")
+        if len(set(self.labels)) != len(self.labels):
+            raise ValueError("labels: duplicate label")
+        if self.tagging_scheme == "iob2":
+            _check_iob2(self.labels)
+        if (self.task_type == "token_classification") != (self.tagging_scheme is not None):
+            raise ValueError("tagging_scheme: required for token classification, and only there")
+        allowed = METRICS_BY_TYPE[self.task_type]
+        for metric in self.metrics:
+            if metric not in allowed:
+                raise ValueError(f"metrics: {metric!r} does not apply to {self.task_type}")
+        if not set(self.score_metrics) <= set(self.metrics):
+            raise ValueError("score_metrics: must be a subset of metrics")
+        if set(self.splits) != set(SPLITS):
+            raise ValueError(f"splits: needs exactly {', '.join(SPLITS)}")
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variants: duplicate variant name")
+        if self.default_variant not in names:
+            raise ValueError(f"default_variant: {self.default_variant!r} is not among variants {names}")
+        for variant in self.variants:
+            if variant.qa_scoring is not None and not is_qa:
+                raise ValueError(f"variants: {variant.name!r} sets qa_scoring on a non-QA task")
+            if variant.labels is not None and self.tagging_scheme == "iob2":
+                _check_iob2(variant.labels)
+        if "quick" not in self.grids or "paper" not in self.grids:
+            raise ValueError("grids: needs at least 'paper' and 'quick'")
+        return self
+
+    def resolve(self, variant: str | None = None) -> ResolvedTask:
+        """Apply a variant's overrides; `None` means the default variant."""
+        from glues_bench.errors import UnknownName
+
+        name = variant or self.default_variant
+        chosen = next((v for v in self.variants if v.name == name), None)
+        if chosen is None:
+            raise UnknownName(f"variant of task {self.name!r}", name, [v.name for v in self.variants])
+        splits = {**self.splits, **(chosen.splits or {})}
+        return ResolvedTask(
+            spec=self,
+            variant=chosen.name,
+            labels=chosen.labels if chosen.labels is not None else self.labels,
+            splits=splits,
+            qa_scoring=chosen.qa_scoring or ("es" if self.task_type == "extractive_qa" else None),
+        )
+
+
+def _check_iob2(labels: tuple[str, ...]) -> None:
+    if "O" not in labels:
+        raise ValueError("labels: an IOB2 label set needs 'O'")
+    for label in labels:
+        if label != "O" and not (label[:2] in ("B-", "I-") and len(label) > 2):
+            raise ValueError(f"labels: {label!r} is not an IOB2 tag")
+
+
+@dataclass(frozen=True)
+class ResolvedTask:
+    """A spec with one variant applied: what loaders, metrics and the runner consume."""
+
+    spec: TaskSpec
+    variant: str
+    labels: tuple[str, ...]
+    splits: dict[str, SplitSource]
+    qa_scoring: QAScoring | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def task_type(self) -> TaskType:
+        return self.spec.task_type
+
+    @property
+    def spec_hash(self) -> str:
+        """sha256 over the whole spec and the chosen variant: any change that could move a number changes it."""
+        payload = json.dumps(
+            {"spec": self.spec.model_dump(mode="json"), "variant": self.variant}, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
