@@ -1,0 +1,93 @@
+"""`glues-bench run`: fine-tune registered models over the task grid, select on dev, score test, store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from glues_bench.cli.app import app
+
+
+@app.command("run")
+def run(
+    models: str = typer.Option(None, "--models", help="Comma-separated registered names (default: all)."),
+    tasks: str = typer.Option(None, "--tasks", help="Comma-separated task names/aliases (default: all 8)."),
+    grid: str = typer.Option(
+        "quick", "--grid", help="paper (paper-large for models marked large), quick, or a grid YAML file."
+    ),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Seeds per config (42, 43, ...)."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Keep the first N examples per split (smoke tests)."),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="Local data laid out as the original releases (see README); hub when omitted."
+    ),
+    db: str = typer.Option(None, "--db", help="SQLAlchemy URL (default: $GLUES_BENCH_DB or the local SQLite file)."),
+    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
+    overwrite: str = typer.Option(
+        "only-missing", "--overwrite",
+        help="never: keep any existing run; only-missing: redo failed/interrupted runs; always: redo all.",
+    ),
+    variant: list[str] = typer.Option(
+        [], "--variant", help="TASK=VARIANT, e.g. pos=ancora or mlqa=squad-en (repeatable)."
+    ),
+    submissions_dir: Path = typer.Option(Path("submissions"), "--submissions-dir", help="Where manifests live."),
+    artifacts_dir: Path = typer.Option(
+        Path("leaderboard/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
+    ),
+    executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Fine-tune each model on each task over the grid; every run is stored with its provenance.
+
+    Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score
+    of the config with the best mean dev score. Runs already done are skipped.
+    """
+    from glues_bench.cli.summary import print_run_summary
+    from glues_bench.errors import GluesError
+    from glues_bench.executor import make_executor
+    from glues_bench.runner import RunOptions, run_benchmark
+    from glues_bench.store import open_store
+    from glues_bench.submissions import load_submissions
+    from glues_bench.tasks import parse_task_list
+
+    if overwrite not in ("never", "only-missing", "always"):
+        raise GluesError(f"--overwrite {overwrite!r}: expected never, only-missing or always")
+    if data_dir is not None and not data_dir.is_dir():
+        raise GluesError(f"--data-dir {data_dir}: not a directory")
+    variants = {}
+    for item in variant:
+        name, sep, value = item.partition("=")
+        if not sep or not value:
+            raise GluesError(f"--variant {item!r}: expected TASK=VARIANT")
+        variants[_canonical(name)] = value
+    specs = parse_task_list(tasks)
+    available = load_submissions(submissions_dir)
+    if not available:
+        raise GluesError(f"no submissions in {submissions_dir}/: register one with `glues-bench register`")
+    chosen = _pick(available, models)
+    options = RunOptions(
+        grid=grid, seeds=seeds, limit=limit, data_dir=data_dir, device=device, overwrite=overwrite,  # type: ignore[arg-type]
+        artifacts_dir=artifacts_dir, variants=variants, progress=progress,
+    )
+    store = open_store(db)
+    summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
+    print_run_summary(summaries)
+
+
+def _canonical(task_name: str) -> str:
+    from glues_bench.tasks import get_task
+
+    return get_task(task_name).name
+
+
+def _pick(available: dict, names: str | None) -> list:
+    from glues_bench.errors import UnknownName
+
+    if not names:
+        return list(available.values())
+    picked = []
+    for name in (n.strip() for n in names.split(",") if n.strip()):
+        if name not in available:
+            raise UnknownName("model", name, available)
+        picked.append(available[name])
+    return picked

@@ -1,0 +1,285 @@
+"""`glues-bench run`: for each model × task, fine-tune every grid config × seed, score dev and test, store.
+
+Reading order follows running order: plan the task's data and jobs → skip what is already done → run the
+rest through the executor → store each finished run in one transaction → summarise the dev selection.
+Selection is the task's own dev score (mean over seeds); the ALBETO code picked by lowest dev loss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from glues_bench.errors import DataError, GluesError
+from glues_bench.executor import Executor, Job, LocalExecutor
+from glues_bench.tasks.spec import Grid, ResolvedTask, TaskSpec
+
+log = logging.getLogger(__name__)
+
+Overwrite = Literal["never", "only-missing", "always"]
+SELECTION_RULE = "best mean dev score over seeds (task score); test scored for every run, reported for the selected config"
+DEFAULT_SEED = 42  # the ALBETO code's seed; further seeds count up from it
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    grid: str = "quick"
+    seeds: int = 1
+    limit: int | None = None
+    data_dir: Path | None = None
+    device: str = "cpu"
+    overwrite: Overwrite = "only-missing"
+    artifacts_dir: Path = Path("leaderboard/predictions")
+    variants: dict[str, str] = field(default_factory=dict)
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The three splits of one task, with where they came from."""
+
+    train: object  # LoadedSplit (kept untyped here to avoid importing `datasets` at CLI start-up)
+    dev: object
+    test: object
+    train_note: str = ""
+
+
+@dataclass
+class TaskSummary:
+    submission: str
+    task: str
+    variant: str
+    n_jobs: int = 0
+    ran: int = 0
+    skipped: int = 0
+    failed: int = 0
+    note: str = ""
+    best: dict | None = None
+
+
+def seeds_for(n: int) -> list[int]:
+    if n < 1:
+        raise GluesError(f"--seeds {n}: need at least one seed")
+    return [DEFAULT_SEED + i for i in range(n)]
+
+
+def resolve_grid(grid: str, spec: TaskSpec, large: bool) -> Grid:
+    """`paper` (→ `paper-large` for large models), `quick`, any grid the spec names, or a YAML file."""
+    name = "paper-large" if grid == "paper" and large else grid
+    if name in spec.grids:
+        return spec.grids[name]
+    path = Path(grid)
+    if path.suffix in (".yaml", ".yml", ".json") and path.exists():
+        import yaml
+        from pydantic import ValidationError
+
+        try:
+            return Grid.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise GluesError(f"--grid {grid}: not a valid grid file ({exc.__class__.__name__})") from exc
+    raise GluesError(f"--grid {grid!r}: expected one of {', '.join(spec.grids)} or an existing YAML file")
+
+
+def load_task_data(task: ResolvedTask, data_dir: Path | None, limit: int | None) -> TaskData:
+    """Load train/dev/test; with no train split available, train on dev and say so (smoke tests only)."""
+    from glues_bench.data import DataUnavailable, load_split
+
+    dev = load_split(task, "dev", data_dir, limit=limit)
+    test = load_split(task, "test", data_dir, limit=limit)
+    try:
+        return TaskData(load_split(task, "train", data_dir, limit=limit), dev, test)
+    except DataUnavailable:
+        note = "no train split available: trained on the dev split (smoke test, not a benchmark result)"
+        return TaskData(dev, dev, test, train_note=note)
+
+
+def write_predictions(path: Path, predictions: dict) -> str:
+    """Write predictions in `glues-bench score` format (sorted keys, UTF-8) and return their sha256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(predictions, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(payload)
+    tmp.replace(path)  # atomic: a killed run never leaves a half-written predictions file
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-._" else "_" for c in text)
+
+
+def run_benchmark(
+    store,
+    submissions: list,
+    tasks: list[TaskSpec],
+    options: RunOptions,
+    *,
+    executor: Executor | None = None,
+    finetune_fn: Callable | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[TaskSummary]:
+    """Run every submission on every task; return one summary per (submission, task)."""
+    from glues_bench.provenance import resolve_device
+
+    executor = executor or LocalExecutor()
+    device = resolve_device(options.device)
+    seeds = seeds_for(options.seeds)
+    stale = store.mark_stale_running_failed()
+    if stale:
+        echo(f"marked {stale} interrupted run(s) as failed; they will be redone")
+    summaries = []
+    for submission in submissions:
+        store.upsert_submission(submission)
+        for spec in tasks:
+            task = spec.resolve(options.variants.get(spec.name))
+            summaries.append(
+                _run_task(store, submission, task, options, seeds, device, executor, finetune_fn, echo)
+            )
+    return summaries
+
+
+def _run_task(store, submission, task, options, seeds, device, executor, finetune_fn, echo) -> TaskSummary:
+    summary = TaskSummary(submission.name, task.name, task.variant)
+    try:
+        data = load_task_data(task, options.data_dir, options.limit)
+    except DataError as exc:
+        summary.note = f"skipped: {exc}"
+        echo(f"{submission.name} × {task.name}: {summary.note}")
+        return summary
+    if data.train_note:
+        summary.note = data.train_note
+        echo(f"{submission.name} × {task.name}: {data.train_note}")
+    grid = resolve_grid(options.grid, task.spec, getattr(submission, "large", False))
+    jobs = [
+        Job(submission.name, task.name, task.variant, hp, seed) for hp in grid.configs() for seed in seeds
+    ]
+    summary.n_jobs = len(jobs)
+    fingerprints = {
+        "train": data.train.fingerprint, "dev": data.dev.fingerprint, "test": data.test.fingerprint,
+    }
+    todo = []
+    for job in jobs:
+        key = _run_key(submission, task, job, fingerprints)
+        existing = store.find_run(key)
+        if existing is not None and _keep(existing.status, options.overwrite):
+            summary.skipped += 1
+            continue
+        todo.append((job, key))
+
+    def execute(item):
+        job, key = item
+        return _execute_job(store, submission, task, job, key, data, options, device, finetune_fn)
+
+    for ok in _with_progress(executor.map(execute, todo), len(todo), options.progress, task.name):
+        if ok:
+            summary.ran += 1
+        else:
+            summary.failed += 1
+    summary.best = store.best_config(submission.name, task.name, task.variant, task.spec_hash)
+    return summary
+
+
+def _keep(status: str, overwrite: Overwrite) -> bool:
+    """Whether an existing run record stands (True) or is redone (False)."""
+    if overwrite == "always":
+        return False
+    if overwrite == "never":
+        return True
+    return status == "done"  # only-missing: redo failed and interrupted runs
+
+
+def _run_key(submission, task: ResolvedTask, job: Job, fingerprints: dict[str, str]) -> dict:
+    return {
+        "submission": submission.name,
+        "checkpoint_sha256": submission.weights_sha256,
+        "task": task.name,
+        "variant": task.variant,
+        "spec_hash": task.spec_hash,
+        "data_fingerprint": hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest(),
+        "hparams_hash": job.hparams.hash(),
+        "seed": job.seed,
+    }
+
+
+def _execute_job(store, submission, task, job, key, data, options, device, finetune_fn) -> bool:
+    """Train, predict dev and test, score, store. A failure is recorded on the run, never half-stored."""
+    from glues_bench.metrics import score_predictions
+    from glues_bench.provenance import describe_device, harness_git_sha, library_versions
+
+    finetune_fn = finetune_fn or _default_finetune()
+    run_id = store.start_run(
+        key,
+        task_version=task.spec.version,
+        hparams=job.hparams.model_dump(mode="json"),
+        data_sources={
+            "train": data.train.source, "dev": data.dev.source, "test": data.test.source,
+            "train_note": data.train_note, "limit": options.limit,
+        },
+        data_fingerprints={"train": data.train.fingerprint, "dev": data.dev.fingerprint, "test": data.test.fingerprint},
+        library_versions=library_versions(),
+        git_sha=harness_git_sha(),
+        device=describe_device(device),
+        selection_rule=SELECTION_RULE,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    started = time.perf_counter()
+    try:
+        result = finetune_fn(
+            task, submission.resolve_checkpoint(), data.train.dataset, data.dev.dataset, job.hparams, job.seed,
+            device=device, test=data.test.dataset, trust_remote_code=submission.trust_remote_code,
+            progress=options.progress,
+        )
+        metrics, artefacts = {}, {}
+        run_dir = options.artifacts_dir / _slug(submission.name) / f"{task.name}-{task.variant}" / (
+            f"{job.hparams.key()}-seed{job.seed}"
+        )
+        for split, gold, predictions in (
+            ("dev", data.dev.dataset, result.dev_predictions),
+            ("test", data.test.dataset, result.test_predictions),
+        ):
+            scored = score_predictions(task, gold, predictions)
+            metrics[split] = {**scored.metrics, "score": scored.score}
+            path = run_dir / f"{split}.predictions.json"
+            artefacts[split] = (str(path), write_predictions(path, predictions))
+        store.finish_run(
+            run_id,
+            metrics=metrics,
+            predictions=artefacts,
+            train_seconds=result.seconds,
+            total_seconds=time.perf_counter() - started,
+            extra={"train_loss": result.train_loss[-20:], "n_train_steps": result.n_train_steps},
+        )
+        return True
+    except KeyboardInterrupt:
+        store.fail_run(run_id, "interrupted")
+        raise
+    except Exception as exc:  # record any failure on the run (status failed + message) and go on
+        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        store.fail_run(run_id, f"{exc.__class__.__name__}: {message}")
+        log.warning("run failed: %s: %s", job.describe(), message)
+        return False
+
+
+def _default_finetune() -> Callable:
+    from glues_bench.train import finetune
+
+    return finetune
+
+
+def _with_progress(results, total: int, enabled: bool, label: str):
+    if not enabled or total == 0:
+        yield from results
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=f"{label} grid", unit="run", position=0) as bar:
+        for item in results:
+            bar.update(1)
+            yield item
