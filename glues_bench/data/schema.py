@@ -17,7 +17,12 @@ FEATURES: dict[str, Features] = {
         {"id": Value("string"), "tokens": Sequence(Value("string")), "tags": Sequence(Value("string"))}
     ),
     "sequence_classification": Features(
-        {"id": Value("string"), "text": Value("string"), "text_pair": Value("string"), "label": Value("string")}
+        {
+            "id": Value("string"),
+            "text": Value("string"),
+            "text_pair": Value("string"),
+            "label": Value("string"),
+        }
     ),
     "extractive_qa": Features(
         {

@@ -1,0 +1,88 @@
+"""`glues-bench score TASK GOLD_FILE PREDICTIONS_FILE`: score a predictions JSON file offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from glues_bench.cli.app import app
+
+if TYPE_CHECKING:
+    from glues_bench.metrics import ScoreResult
+
+
+@app.command("score")
+def score(
+    task_name: Annotated[
+        str, typer.Argument(metavar="TASK", help="A task name or alias (see `glues-bench tasks`).")
+    ],
+    gold_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="GOLD_FILE", help="A gold file in the task's original format (e.g. esp.testa)."
+        ),
+    ],
+    predictions_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PREDICTIONS_FILE",
+            help='JSON object: QA {question_id: answer}; otherwise by example position, {"0": label} '
+            'or {"0": ["B-PER", "O"]}.',
+        ),
+    ],
+    variant: Annotated[
+        str | None,
+        typer.Option(help="Task variant (default: the spec's). For QA, `squad-en` scores like HF `squad`."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
+) -> None:
+    """Score PREDICTIONS_FILE against GOLD_FILE with TASK's metrics, in percent.
+
+    A gold example without a prediction counts as wrong.
+    """
+    from glues_bench.data import read_gold_file
+    from glues_bench.errors import DataError
+    from glues_bench.metrics import load_predictions, score_predictions
+    from glues_bench.tasks import get_task
+
+    task = get_task(task_name).resolve(variant)
+    if not gold_file.is_file():
+        raise DataError(f"gold file not found: {gold_file}")
+    predictions = load_predictions(predictions_file)
+    gold = read_gold_file(task, gold_file)
+    result = score_predictions(task, gold, predictions)
+    if as_json:
+        payload = {
+            "task": task.name,
+            "variant": task.variant,
+            "n_examples": result.n_examples,
+            "n_missing": result.n_missing,
+            "metrics": result.metrics,
+            "score": result.score,
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+        return
+    _print_table(task.name, task.variant, task.spec.score_metrics, result)
+
+
+def _print_table(task_name: str, variant: str, score_metrics: tuple[str, ...], result: ScoreResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{task_name} ({variant})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in result.metrics.items():
+        table.add_row(name, f"{value:.2f}")
+    table.add_row(
+        f"[bold]score[/bold] (mean of {', '.join(score_metrics)})", f"[bold]{result.score:.2f}[/bold]"
+    )
+    console = Console()
+    console.print(table)
+    missing = f", {result.n_missing} without a prediction (scored as wrong)" if result.n_missing else ""
+    console.print(f"{result.n_examples} examples{missing}")

@@ -1,0 +1,103 @@
+"""`glues-bench leaderboard | build-site | import-reported`: read and publish the results store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from glues_bench.cli.app import app
+
+DB_HELP = "SQLAlchemy URL or SQLite path; default $GLUES_BENCH_DB, else sqlite:///leaderboard/glues_bench.db."
+DEFAULT_SITE_DIR = Path("leaderboard") / "site"
+REFERENCE_HELP = "Model whose params and average are the size/performance reference (paper: BETO cased)."
+
+
+@app.command("import-reported")
+def import_reported(
+    file: Annotated[
+        Path, typer.Argument(help="A reported-results YAML file, e.g. leaderboard/reported_results.yaml.")
+    ],
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+) -> None:
+    """Load published results (e.g. the paper's Tables 3-5) as `reported` rows; re-importing is a no-op."""
+    from glues_bench.store import open_store
+
+    with open_store(db) as store:
+        summary = store.import_reported(file)
+    print(
+        f"{summary.models} models from {file}: {summary.added} values added, {summary.updated} updated, "
+        f"{summary.removed} removed, {summary.unchanged} unchanged"
+    )
+
+
+@app.command("leaderboard")
+def leaderboard(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the leaderboard as JSON (unrounded numbers).")
+    ] = False,
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
+) -> None:
+    """Show the main table: rank, params, size and performance ratios, average and the 8 task scores."""
+    from glues_bench.aggregate import leaderboard_from_snapshot, leaderboard_json
+    from glues_bench.store import open_store
+
+    with open_store(db) as store:
+        snapshot = store.snapshot()
+    board = leaderboard_from_snapshot(snapshot, reference)
+    document = leaderboard_json(board, snapshot.last_updated)
+    if as_json:
+        print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
+        return
+    _print_table(document)
+
+
+def _print_table(document: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from glues_bench.aggregate import fmt2, format_cell
+
+    table = Table(title=f"GLUES leaderboard (reference: {document['reference']['name']})")
+    for column in ("#", "model", "origin", "params", "size×", "perf×", "avg"):
+        table.add_column(column, justify="right" if column not in ("model", "origin") else "left")
+    for task in document["tasks"]:
+        table.add_column(task["column"], justify="right")
+    total = len(document["tasks"])
+    for row in document["rows"]:
+        cells = [
+            str(row["rank"]) if row["rank"] is not None else "",
+            row["name"],
+            row["origin"],
+            row["params_display"] or "—",
+            fmt2(row["size_ratio"]),
+            fmt2(row["performance_ratio"]),
+            fmt2(row["average"]) if row["complete"] else f"{row['n_tasks']}/{total}",
+        ]
+        for task in document["tasks"]:
+            cells.append(format_cell(row["tasks"][task["name"]]))
+        # Text(), not str: a model name like "[red]x" must print as itself, not as rich markup.
+        table.add_row(*(Text(c) for c in cells), style=None if row["complete"] else "dim")
+    console = Console()
+    console.print(table)
+    console.print("QA cells: F1 / EM; measured cells: mean ± sd over seeds (sd needs 2+ seeds).")
+
+
+@app.command("build-site")
+def build_site(
+    out: Annotated[Path, typer.Option("--out", help="Output folder (rebuilt in place).")] = DEFAULT_SITE_DIR,
+    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
+) -> None:
+    """Write the static leaderboard site (index, one page per task, model and run, JSON twins)."""
+    from glues_bench.site import build_site as build
+    from glues_bench.store import open_store
+
+    with open_store(db) as store:
+        snapshot = store.snapshot()
+    written = build(snapshot, out, reference=reference)
+    print(f"wrote {len(written)} files to {out} (open {out / 'index.html'})")

@@ -1,0 +1,304 @@
+"""ALBETO: ALBERT pretrained on Spanish with masked-LM + sentence-order prediction (paper, section 3.2).
+
+The five presets are the paper's Table 1 architectures and Table 2 optimisation. Heads and
+intermediate sizes are ALBERT's base/large/xlarge/xxlarge (Lan et al., 2020) and Chinese ALBERT-tiny's
+(the paper: "ALBETO tiny has the same size and configuration as Chinese ALBERT tiny"). Parameter counts
+of `AlbertForPreTraining` with the 31K vocabulary round to Table 1: 5.42M, 11.94M, 17.98M, 59.15M,
+223.29M -> 5M / 12M / 18M / 59M / 223M.
+
+`bert-mini` is not from the paper: a small BERT (MLM only, same data and masking) used here as a
+stand-in teacher for distillation when BETO itself cannot be downloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from glues_bench.errors import UnknownName
+from glues_bench.pretrain.errors import PretrainError
+from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
+from glues_bench.pretrain.loop import LoopConfig, LoopResult, decay_groups, linear_schedule, train
+from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One model size: architecture (Table 1) and pretraining schedule (Table 2)."""
+
+    name: str
+    family: str  # "albert" | "bert"
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+    embedding: int | None  # ALBERT's factorised embedding size; None for BERT
+    vocab_size: int
+    paper_params_m: int | None  # Table 1, in millions (None: not a paper model)
+    learning_rate: float
+    batch_size: int
+    warmup_steps: int
+    total_steps: int
+    weight_decay: float = 0.01
+    max_position_embeddings: int = 512
+
+    def warmup_for(self, total_steps: int) -> int:
+        """The preset's warm-up, scaled to a shorter (or longer) run in the same proportion."""
+        if total_steps == self.total_steps:
+            return self.warmup_steps
+        return max(1, round(self.warmup_steps * total_steps / self.total_steps))
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("tiny", "albert", 4, 312, 12, 1248, 128, 31_000, 5, 1.25e-3, 2048, 125_000, 8_300_000),
+        Preset("base", "albert", 12, 768, 12, 3072, 128, 31_000, 12, 8.83e-4, 960, 53_333, 3_650_000),
+        Preset("large", "albert", 24, 1024, 16, 4096, 128, 31_000, 18, 6.25e-4, 512, 12_500, 1_450_000),
+        Preset("xlarge", "albert", 24, 2048, 16, 8192, 128, 31_000, 59, 3.12e-4, 128, 6_250, 2_775_000),
+        Preset("xxlarge", "albert", 12, 4096, 64, 16384, 128, 31_000, 223, 3.12e-4, 128, 3_125, 1_650_000),
+        # In-house teacher for offline distillation demos; its schedule is our choice, not the paper's.
+        # vocab_size 0: exactly the tokenizer's (a 31K table would dominate so small a model).
+        Preset("bert-mini", "bert", 4, 256, 4, 1024, None, 0, None, 1e-3, 128, 1_000, 100_000),
+    )
+}
+PAPER_PRESETS = ("tiny", "base", "large", "xlarge", "xxlarge")
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise UnknownName("preset", name, PRESETS)
+    return PRESETS[name]
+
+
+def model_config(preset: Preset, vocab_size: int | None = None, **special_ids: int):
+    """The transformers config of a preset; `vocab_size` never shrinks below the preset's (Table 1 counts)."""
+    from transformers import AlbertConfig, BertConfig
+
+    vocab = max(preset.vocab_size, vocab_size or 0)
+    common = {
+        "vocab_size": vocab,
+        "hidden_size": preset.hidden,
+        "num_hidden_layers": preset.layers,
+        "num_attention_heads": preset.heads,
+        "intermediate_size": preset.intermediate,
+        "max_position_embeddings": preset.max_position_embeddings,
+        **special_ids,
+    }
+    if preset.family == "albert":
+        # ALBERT v2 defaults: gelu_new, no dropout in the encoder; the SOP head has classifier dropout.
+        return AlbertConfig(embedding_size=preset.embedding, **common)
+    return BertConfig(**common)
+
+
+def build_model(preset: Preset, vocab_size: int | None = None, **special_ids: int) -> nn.Module:
+    """`AlbertForPreTraining` (MLM + SOP heads) or, for BERT presets, `BertForMaskedLM`."""
+    from transformers import AlbertForPreTraining, BertForMaskedLM
+
+    config = model_config(preset, vocab_size, **special_ids)
+    return AlbertForPreTraining(config) if preset.family == "albert" else BertForMaskedLM(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Distinct parameters (tied embeddings counted once), as `model.parameters()` yields them."""
+    return sum(p.numel() for p in model.parameters())
+
+
+class AlbertObjective:
+    """MLM (on masked positions only: the vocabulary projection of unmasked tokens is wasted work) + SOP."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.trainable = model
+
+    def to(self, device: torch.device) -> AlbertObjective:
+        self.trainable.to(device)
+        return self
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        model = self.trainable
+        outputs = model.albert(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            token_type_ids=batch["token_type_ids"],
+        )
+        mlm = _masked_lm_loss(model.predictions, outputs.last_hidden_state, batch["labels"])
+        sop_logits = model.sop_classifier(outputs.pooler_output)
+        sop = F.cross_entropy(sop_logits.float(), batch["sentence_order_label"])
+        return mlm + sop, {"mlm": mlm, "sop": sop}
+
+
+class BertMlmObjective:
+    """Masked-LM only (BERT without next-sentence prediction, as RoBERTa and the DistilBERT teacher use)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.trainable = model
+
+    def to(self, device: torch.device) -> BertMlmObjective:
+        self.trainable.to(device)
+        return self
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        model = self.trainable
+        outputs = model.bert(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            token_type_ids=batch["token_type_ids"],
+        )
+        mlm = _masked_lm_loss(model.cls, outputs.last_hidden_state, batch["labels"])
+        return mlm, {"mlm": mlm}
+
+
+def _masked_lm_loss(head: nn.Module, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    selected = labels != IGNORE_INDEX
+    logits = head(hidden[selected])
+    return F.cross_entropy(logits.float(), labels[selected])
+
+
+def objective_for(preset: Preset, model: nn.Module):
+    return AlbertObjective(model) if preset.family == "albert" else BertMlmObjective(model)
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything that defines a pretraining run (stored with checkpoints; a resume must match it)."""
+
+    preset: str
+    seq_len: int = 512
+    max_steps: int | None = None  # None: the preset's total steps
+    micro_batch_size: int = 32
+    accumulation: int | None = None  # None: enough micro-batches to reach the preset's batch size
+    learning_rate: float | None = None  # None: the preset's
+    warmup_steps: int | None = None  # None: the preset's, scaled to max_steps
+    seed: int = 0
+    short_seq_prob: float = 0.1
+    max_ngram: int = 3
+    grad_clip: float = 1.0
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 2
+    log_every: int = 1
+    device: str | None = None
+    bf16: bool | None = None
+    progress: bool = True
+
+    def resolved(self) -> dict[str, Any]:
+        """The run's effective numbers (preset defaults filled in)."""
+        preset = get_preset(self.preset)
+        steps = self.max_steps or preset.total_steps
+        accumulation = self.accumulation or max(1, -(-preset.batch_size // self.micro_batch_size))
+        return {
+            "max_steps": steps,
+            "accumulation": accumulation,
+            "batch_size": self.micro_batch_size * accumulation,
+            "learning_rate": self.learning_rate or preset.learning_rate,
+            "warmup_steps": self.warmup_steps if self.warmup_steps is not None else preset.warmup_for(steps),
+        }
+
+
+@dataclass
+class PretrainResult:
+    model_dir: Path
+    loop: LoopResult
+    n_parameters: int
+    resolved: dict[str, Any]
+
+
+def make_optimizer(model: nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
+    """LAMB (You et al., 2019), as ALBERT and ALBETO; betas/eps are ALBERT's."""
+    import torch_optimizer
+
+    return torch_optimizer.Lamb(
+        decay_groups(model, weight_decay), lr=learning_rate, betas=(0.9, 0.999), eps=1e-6
+    )
+
+
+def pretrain(
+    documents: Sequence[TokenizedDocument],
+    tokenizer,
+    config: PretrainConfig,
+    out_dir: Path,
+    resume_from: Path | None = None,
+    extra_run_config: dict[str, Any] | None = None,
+) -> PretrainResult:
+    """Pretrain a preset on tokenised documents; write checkpoints under `out_dir` and the final model
+    (HF format, safetensors, with the tokenizer) to `out_dir/model`."""
+    preset = get_preset(config.preset)
+    resolved = config.resolved()
+    if config.seq_len > preset.max_position_embeddings:
+        raise PretrainError(f"--seq-len {config.seq_len} exceeds the model's {preset.max_position_embeddings} positions")
+    torch.manual_seed(config.seed)
+    model = build_model(
+        preset,
+        len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        **({"bos_token_id": tokenizer.cls_token_id, "eos_token_id": tokenizer.sep_token_id} if preset.family == "albert" else {}),
+    )
+    masking = MaskingConfig(
+        max_predictions=max_predictions_for(config.seq_len),
+        max_ngram=config.max_ngram if preset.family == "albert" else 1,
+    )
+    stream = InstanceStream(
+        documents,
+        tokenizer,
+        config.seq_len,
+        masking,
+        pairs=preset.family == "albert",
+        seed=config.seed,
+        short_seq_prob=config.short_seq_prob,
+    )
+    optimizer = make_optimizer(model, resolved["learning_rate"], preset.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, linear_schedule(resolved["warmup_steps"], resolved["max_steps"])
+    )
+    loop_config = LoopConfig(
+        max_steps=resolved["max_steps"],
+        micro_batch_size=config.micro_batch_size,
+        accumulation=resolved["accumulation"],
+        grad_clip=config.grad_clip,
+        checkpoint_every=config.checkpoint_every,
+        keep_checkpoints=config.keep_checkpoints,
+        log_every=config.log_every,
+        bf16=config.bf16,
+        device=config.device,
+        progress=config.progress,
+    )
+    run_config = {**asdict(config), **resolved, "out_dir": str(out_dir), **(extra_run_config or {})}
+    result = train(
+        objective_for(preset, model), optimizer, scheduler, stream, loop_config, out_dir, run_config, resume_from
+    )
+    model_dir = export_model(model, tokenizer, out_dir / "model", summary=training_summary(result, run_config))
+    return PretrainResult(model_dir, result, count_parameters(model), resolved)
+
+
+def training_summary(result: LoopResult, run_config: dict[str, Any]) -> dict[str, Any]:
+    device = run_config.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    hardware = torch.cuda.get_device_name(0) if device.startswith("cuda") else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} thread(s)"
+    return {
+        "steps": result.end_step,
+        "steps_this_session": result.end_step - result.start_step,
+        "tokens_this_session": result.tokens,
+        "tokens_per_second": round(result.tokens_per_second, 1),
+        "final_loss": round(result.final_loss(), 4),
+        "hardware": hardware,
+        "run_config": run_config,
+    }
+
+
+def export_model(model: nn.Module, tokenizer, directory: Path, summary: dict[str, Any]) -> Path:
+    """HF-format checkpoint (config + safetensors) and the tokenizer files, loadable by `AutoModelFor*`."""
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    (directory / "training_summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    return directory

@@ -1,0 +1,195 @@
+"""Does a pretraining corpus contain GLUES evaluation text? N-gram overlap, as GPT-3's decontamination.
+
+Every evaluation document (a sentence, premise, hypothesis, QA context or question of a dev/test split)
+is cut into 13-gram shingles of lowercased words (`\\w+` runs, so punctuation and tokenisation do not
+matter); documents shorter than 13 words count as one shingle of their full length when they have at
+least `min_words` words (shorter ones are too generic to mean anything). The corpus is streamed once,
+looking each of its windows up in the set of evaluation shingles, so memory grows with the evaluation
+sets, not with the corpus. A document is *contaminated* when at least `doc_threshold` of its shingles
+occur in the corpus; any contaminated document makes `enforce` refuse the corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glues_bench.pretrain.errors import ContaminationError
+
+log = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\w+")
+DEFAULT_NGRAM = 13
+DEFAULT_MIN_WORDS = 8
+DEFAULT_DOC_THRESHOLD = 0.5
+EVAL_SPLITS = ("dev", "test")
+
+
+@dataclass(frozen=True)
+class EvalDocument:
+    set_name: str  # "xquad/test"
+    doc_id: str  # "<example id>:context"
+    text: str
+
+
+@dataclass
+class SetReport:
+    set_name: str
+    n_documents: int = 0
+    n_checked: int = 0  # documents long enough to have shingles
+    n_contaminated: int = 0
+    max_overlap: float = 0.0
+    examples: list[tuple[str, float]] = field(default_factory=list)  # worst documents (id, overlap)
+
+
+@dataclass
+class ContaminationReport:
+    ngram: int
+    doc_threshold: float
+    corpus_words: int
+    sets: list[SetReport]
+    unavailable: dict[str, str] = field(default_factory=dict)  # set name -> why it was not checked
+
+    @property
+    def contaminated_sets(self) -> list[SetReport]:
+        return [s for s in self.sets if s.n_contaminated]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        checked = f"{len(self.sets)} evaluation sets checked against {self.corpus_words:,} corpus words"
+        if not self.sets:
+            checked = "no evaluation set was available: contamination NOT checked"
+        bad = self.contaminated_sets
+        if not bad:
+            return f"clean: {checked} ({self.ngram}-grams)"
+        listed = ", ".join(f"{s.set_name} ({s.n_contaminated}/{s.n_checked} docs, max {s.max_overlap:.0%})" for s in bad)
+        return f"CONTAMINATED: {listed}; {checked}"
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def shingles(tokens: Sequence[str], n: int = DEFAULT_NGRAM, min_words: int = DEFAULT_MIN_WORDS) -> set[tuple[str, ...]]:
+    """The n-grams of a word sequence; a shorter sequence is one shingle if it has >= min_words words."""
+    if len(tokens) < n:
+        return {tuple(tokens)} if len(tokens) >= min_words else set()
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def check_contamination(
+    corpus_texts: Iterable[str],
+    eval_documents: Iterable[EvalDocument],
+    *,
+    ngram: int = DEFAULT_NGRAM,
+    min_words: int = DEFAULT_MIN_WORDS,
+    doc_threshold: float = DEFAULT_DOC_THRESHOLD,
+    n_examples: int = 3,
+) -> ContaminationReport:
+    """Overlap of each evaluation document with the corpus (each corpus text is a document: windows
+    never span two of them)."""
+    doc_shingles: dict[EvalDocument, set[int]] = {}
+    window_sizes: set[int] = set()
+    wanted: set[int] = set()
+    for doc in eval_documents:
+        keys = shingles(words(doc.text), ngram, min_words)
+        window_sizes.update(len(k) for k in keys)
+        hashed = {hash(k) for k in keys}
+        doc_shingles[doc] = hashed
+        wanted.update(hashed)
+    found, corpus_words = _scan_corpus(corpus_texts, wanted, sorted(window_sizes))
+    reports: dict[str, SetReport] = {}
+    overlaps: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for doc, keys in doc_shingles.items():
+        report = reports.setdefault(doc.set_name, SetReport(doc.set_name))
+        report.n_documents += 1
+        if not keys:
+            continue
+        report.n_checked += 1
+        overlap = len(keys & found) / len(keys)
+        report.max_overlap = max(report.max_overlap, overlap)
+        if overlap >= doc_threshold:
+            report.n_contaminated += 1
+        if overlap > 0:
+            overlaps[doc.set_name].append((doc.doc_id, round(overlap, 4)))
+    for name, report in reports.items():
+        report.examples = sorted(overlaps[name], key=lambda item: -item[1])[:n_examples]
+    return ContaminationReport(ngram, doc_threshold, corpus_words, sorted(reports.values(), key=lambda r: r.set_name))
+
+
+def _scan_corpus(texts: Iterable[str], wanted: set[int], window_sizes: Sequence[int]) -> tuple[set[int], int]:
+    found: set[int] = set()
+    total = 0
+    for text in texts:
+        tokens = words(text)
+        total += len(tokens)
+        for size in window_sizes:
+            for i in range(len(tokens) - size + 1):
+                key = hash(tuple(tokens[i : i + size]))
+                if key in wanted:
+                    found.add(key)
+    return found, total
+
+
+def enforce(report: ContaminationReport, allow: bool) -> None:
+    """Refuse a contaminated corpus unless the user explicitly allowed it (the report says which sets)."""
+    if report.contaminated_sets and not allow:
+        raise ContaminationError(f"pretraining corpus overlaps evaluation data: {report.summary()} (pass --allow-contamination to train anyway)")
+    if report.contaminated_sets:
+        log.warning("training on a contaminated corpus (allowed): %s", report.summary())
+
+
+# ---- GLUES evaluation sets ------------------------------------------------------------------------------
+
+
+def glues_eval_documents(
+    data_dir: Path | None, task_names: Sequence[str] | None = None, splits: Sequence[str] = EVAL_SPLITS
+) -> tuple[list[EvalDocument], dict[str, str]]:
+    """Texts of every available GLUES dev/test split (default variant), and the splits that were not
+    available with the reason. Loads through `glues_bench.data.load_split`."""
+    from glues_bench.data import DataUnavailable, load_split
+    from glues_bench.tasks import registry
+
+    tasks = [registry.get_task(name) for name in task_names] if task_names else list(registry.all_tasks())
+    documents: list[EvalDocument] = []
+    unavailable: dict[str, str] = {}
+    for spec in tasks:
+        task = spec.resolve()
+        for split in splits:
+            set_name = f"{spec.name}/{split}"
+            if split not in task.splits:
+                continue
+            try:
+                loaded = load_split(task, split, data_dir)
+            except DataUnavailable as exc:
+                unavailable[set_name] = str(exc)
+                continue
+            documents.extend(example_documents(set_name, spec.task_type, loaded.dataset))
+    return documents, unavailable
+
+
+def example_documents(set_name: str, task_type: str, rows: Iterable[dict[str, Any]]) -> list[EvalDocument]:
+    """The free text of a split in the shared schema; repeated texts (a premise with 3 hypotheses, a
+    context with 5 questions) are checked once."""
+    fields = {
+        "token_classification": (),
+        "sequence_classification": ("text", "text_pair"),
+        "extractive_qa": ("context", "question"),
+    }[task_type]
+    seen: set[str] = set()
+    documents: list[EvalDocument] = []
+    for row in rows:
+        texts = [(f"{row['id']}:tokens", " ".join(row["tokens"]))] if task_type == "token_classification" else []
+        texts += [(f"{row['id']}:{name}", row[name]) for name in fields if row.get(name)]
+        for doc_id, text in texts:
+            if text not in seen:
+                seen.add(text)
+                documents.append(EvalDocument(set_name, doc_id, text))
+    return documents

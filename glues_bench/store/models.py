@@ -1,0 +1,211 @@
+"""The results database schema (SQLAlchemy 2.x declarative). Alembic migrations in `migrations/` create it.
+
+Every change here needs a new migration in `migrations/versions/`; `tests/test_store.py` compares the
+migrated schema with these models, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ORIGINS = ("in-house", "external", "reported")
+"""`in-house`: pretrained here; `external`: a registered checkpoint; `reported`: numbers from a paper."""
+
+RUN_STATUSES = ("running", "done", "failed")
+RUN_ROLES = ("search", "selected")
+"""`search`: a grid run scored on dev only; `selected`: a run whose test score may be reported."""
+
+SPLITS = ("dev", "test")
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC (SQLite has no time zones), always returned timezone-aware in UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (UTC)")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Submission(Base):
+    """A model on the leaderboard: a checkpoint we fine-tune, or a model whose numbers a paper reports."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (CheckConstraint(_in("origin", ORIGINS), name="origin"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    family: Mapped[str | None] = mapped_column(String(100))
+    origin: Mapped[str] = mapped_column(String(20))
+    checkpoint_path: Mapped[str | None] = mapped_column(Text)
+    hub_id: Mapped[str | None] = mapped_column(String(200))
+    hub_revision: Mapped[str | None] = mapped_column(String(100))
+    checkpoint_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Parameter counts stay NULL unless counted or printed by a source: never estimated.
+    params_total: Mapped[int | None] = mapped_column(BigInteger)
+    params_non_embedding: Mapped[int | None] = mapped_column(BigInteger)
+    params_as_printed: Mapped[str | None] = mapped_column(String(40))
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    licence: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    runs: Mapped[list[Run]] = relationship(back_populates="submission")
+    reported: Mapped[list[ReportedResult]] = relationship(back_populates="submission")
+
+
+class Run(Base):
+    """One fine-tuning of one checkpoint on one task with one config and seed; its provenance and state."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint(
+            "submission_id",
+            "checkpoint_sha256",
+            "task",
+            "variant",
+            "spec_hash",
+            "data_fingerprint_hash",
+            "hparams_hash",
+            "seed",
+            "role",
+            name="uq_runs_key",
+        ),
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        CheckConstraint(_in("role", RUN_ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(40))
+    variant: Mapped[str] = mapped_column(String(40))
+    spec_version: Mapped[int] = mapped_column(Integer)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    data_fingerprint: Mapped[dict[str, str]] = mapped_column(JSON)
+    data_fingerprint_hash: Mapped[str] = mapped_column(String(64))
+    hparams: Mapped[dict[str, Any]] = mapped_column(JSON)
+    hparams_hash: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    durations: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    library_versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    harness_version: Mapped[str | None] = mapped_column(String(40))
+    harness_git_sha: Mapped[str | None] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(200))
+    host: Mapped[str | None] = mapped_column(String(200))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    selection_rule: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    submission: Mapped[Submission] = relationship(back_populates="runs")
+    metrics: Mapped[list[MetricValue]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+    predictions: Mapped[list[PredictionArtifact]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class MetricValue(Base):
+    """One metric of one run on one split, in percent (0-100)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = (
+        UniqueConstraint("run_id", "split", "name", name="uq_metrics_run_split_name"),
+        CheckConstraint(_in("split", SPLITS), name="split"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    split: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+
+    run: Mapped[Run] = relationship(back_populates="metrics")
+
+
+class PredictionArtifact(Base):
+    """A run's predictions file for one split, with its sha256 (so a later edit is detectable)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        UniqueConstraint("run_id", "split", name="uq_predictions_run_split"),
+        CheckConstraint(_in("split", SPLITS), name="split"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    split: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    run: Mapped[Run] = relationship(back_populates="predictions")
+
+
+class ReportedResult(Base):
+    """A number a publication reports for a model on a task; never mixed with measured runs."""
+
+    __tablename__ = "reported_results"
+    __table_args__ = (UniqueConstraint("submission_id", "task", "metric", "source", name="uq_reported_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    task: Mapped[str] = mapped_column(String(40))
+    variant: Mapped[str | None] = mapped_column(String(40))
+    metric: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(500))
+    source_ref: Mapped[str | None] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    submission: Mapped[Submission] = relationship(back_populates="reported")

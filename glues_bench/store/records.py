@@ -1,0 +1,105 @@
+"""Plain, frozen copies of database rows: what the store returns and what aggregation and the site read.
+
+Nothing here touches the database, so leaderboards and pages are pure functions of a `Snapshot`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """A model on the leaderboard (see `models.Submission`)."""
+
+    id: int
+    name: str
+    family: str | None
+    origin: str
+    checkpoint_path: str | None
+    hub_id: str | None
+    hub_revision: str | None
+    checkpoint_sha256: str | None
+    params_total: int | None
+    params_non_embedding: int | None
+    params_as_printed: str | None
+    manifest: dict[str, Any] | None
+    licence: str | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    split: str
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run with its provenance, metrics ({split: {metric: value}}) and prediction files."""
+
+    id: int
+    submission: str
+    checkpoint_sha256: str
+    task: str
+    variant: str
+    spec_version: int
+    spec_hash: str
+    data_fingerprint: dict[str, str]
+    data_fingerprint_hash: str
+    hparams: dict[str, Any]
+    hparams_hash: str
+    seed: int
+    role: str
+    status: str
+    error: str | None
+    attempt: int
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    durations: dict[str, float] | None
+    library_versions: dict[str, str] | None
+    harness_version: str | None
+    harness_git_sha: str | None
+    device: str | None
+    host: str | None
+    pid: int | None
+    selection_rule: str | None
+    details: dict[str, Any] | None
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    predictions: tuple[PredictionRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportedRecord:
+    """One number a publication printed for a model on a task."""
+
+    submission: str
+    task: str
+    variant: str | None
+    metric: str
+    value: float
+    source: str
+    source_ref: str | None
+    imported_at: datetime
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything in the store, sorted by id: the one input of the leaderboard and the site."""
+
+    submissions: tuple[SubmissionRecord, ...]
+    runs: tuple[RunRecord, ...]
+    reported: tuple[ReportedRecord, ...]
+
+    @property
+    def last_updated(self) -> datetime | None:
+        """The newest result in the store (a finished run or an imported number); never the clock."""
+        times = [r.finished_at for r in self.runs if r.finished_at is not None]
+        times += [r.imported_at for r in self.reported]
+        return max(times, default=None)

@@ -1,0 +1,617 @@
+"""The results store: a few verbs with plain arguments over the schema in `models.py`.
+
+Every write verb is one transaction: it either happens completely or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from glues_bench.errors import GluesError, StoreError, UnknownName
+from glues_bench.store import engine as engine_module
+from glues_bench.store.models import (
+    ORIGINS,
+    RUN_ROLES,
+    SPLITS,
+    MetricValue,
+    PredictionArtifact,
+    ReportedResult,
+    Run,
+    Submission,
+)
+from glues_bench.store.records import (
+    PredictionRecord,
+    ReportedRecord,
+    RunRecord,
+    Snapshot,
+    SubmissionRecord,
+)
+from glues_bench.store.reported import ReportedFile, ReportedModel, load_reported_file
+
+MAX_ERROR_CHARS = 20_000
+DEFAULT_SELECTION_RULE = "best mean dev score over seeds; test reported as mean ± sample sd over seeds"
+
+
+def canonical_hash(value: Any) -> str:
+    """sha256 of canonical JSON (sorted keys): the same mapping always gives the same hash."""
+    payload = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def hparams_hash(hparams: Mapping[str, Any]) -> str:
+    """The store's one hash of a fine-tuning config (16 hex digits)."""
+    return canonical_hash(dict(hparams))[:16]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _plain(hparams: Any) -> dict[str, Any]:
+    """HParams (pydantic) or a mapping → a plain JSON-able dict."""
+    if hasattr(hparams, "model_dump"):
+        return hparams.model_dump(mode="json")
+    return dict(hparams)
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What identifies a run: the same key twice means a rerun (see `Store.find_done_run`)."""
+
+    submission: str
+    checkpoint_sha256: str
+    task: str
+    variant: str
+    spec_hash: str
+    data_fingerprint: Mapping[str, str]
+    hparams: Mapping[str, Any]
+    seed: int
+    role: str = "selected"
+
+    @property
+    def data_fingerprint_hash(self) -> str:
+        return canonical_hash(dict(self.data_fingerprint))
+
+    @property
+    def hparams_hash(self) -> str:
+        return hparams_hash(_plain(self.hparams))
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    models: int
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+
+
+class Store:
+    """The results database. Create it with `open_store`; close it with `close()` or a `with` block."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = engine_module.writer(engine)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back if it raises."""
+        with self._transaction(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, engine: Engine) -> Iterator[Session]:
+        try:
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            raise StoreError(f"results database refused the write: {_first_line(exc.orig or exc)}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(f"results database {self.url}: {_first_line(exc)}") from exc
+
+    # -- submissions -------------------------------------------------------------------------------
+
+    def upsert_submission(
+        self,
+        name: str,
+        *,
+        origin: str,
+        family: str | None = None,
+        checkpoint_path: str | None = None,
+        hub_id: str | None = None,
+        hub_revision: str | None = None,
+        checkpoint_sha256: str | None = None,
+        params_total: int | None = None,
+        params_non_embedding: int | None = None,
+        params_as_printed: str | None = None,
+        manifest: Mapping[str, Any] | None = None,
+        licence: str | None = None,
+        notes: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Create or replace a submission by name (every field is set as given); returns its id.
+
+        Refuses to change a submission's origin: a `reported` model and a measured one never share a row.
+        """
+        with self._transaction(self._writer) as session:
+            return self._upsert_submission(session, name, origin=origin, now=now, fields={
+                "family": family, "checkpoint_path": checkpoint_path, "hub_id": hub_id,
+                "hub_revision": hub_revision, "checkpoint_sha256": checkpoint_sha256,
+                "params_total": params_total, "params_non_embedding": params_non_embedding,
+                "params_as_printed": params_as_printed,
+                "manifest": dict(manifest) if manifest is not None else None,
+                "licence": licence, "notes": notes,
+            })  # fmt: skip
+
+    def _upsert_submission(
+        self, session: Session, name: str, *, origin: str, now: datetime | None, fields: dict[str, Any]
+    ) -> int:
+        if origin not in ORIGINS:
+            raise StoreError(f"submission {name!r}: origin {origin!r} is not one of {', '.join(ORIGINS)}")
+        if not name.strip():
+            raise StoreError("submission name is empty")
+        for key in ("params_total", "params_non_embedding"):
+            if fields[key] is not None and (isinstance(fields[key], bool) or fields[key] <= 0):
+                raise StoreError(f"submission {name!r}: {key} must be a positive integer or unset")
+        now = now or _now()
+        row = session.scalars(select(Submission).where(Submission.name == name)).one_or_none()
+        if row is None:
+            row = Submission(name=name, origin=origin, created_at=now, updated_at=now, **fields)
+            session.add(row)
+            session.flush()
+            return row.id
+        if row.origin != origin:
+            raise StoreError(
+                f"submission {name!r} already exists with origin {row.origin!r}, not {origin!r};"
+                " choose another name"
+            )
+        if any(getattr(row, key) != value for key, value in fields.items()):
+            for key, value in fields.items():
+                setattr(row, key, value)
+            row.updated_at = now
+        return row.id
+
+    def get_submission(self, name: str) -> SubmissionRecord:
+        with self.session() as session:
+            row = session.scalars(select(Submission).where(Submission.name == name)).one_or_none()
+            if row is None:
+                raise UnknownName("submission", name, session.scalars(select(Submission.name)).all())
+            return _submission_record(row)
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        key: RunKey,
+        *,
+        spec_version: int,
+        library_versions: Mapping[str, str] | None = None,
+        harness_version: str | None = None,
+        harness_git_sha: str | None = None,
+        device: str | None = None,
+        selection_rule: str | None = DEFAULT_SELECTION_RULE,
+        details: Mapping[str, Any] | None = None,
+        started_at: datetime | None = None,
+    ) -> int:
+        """Record a run as `running` and return its id.
+
+        A key whose run failed before is restarted in place (attempt + 1, old metrics dropped).
+        A key that is `done` or still `running` is refused: check `find_done_run` first, and call
+        `mark_stale_running_failed` for runs a killed process left behind.
+        """
+        _check_key(key)
+        if harness_version is None:
+            from glues_bench import __version__ as harness_version
+        provenance = {
+            "spec_version": spec_version,
+            "library_versions": dict(library_versions) if library_versions is not None else None,
+            "harness_version": harness_version,
+            "harness_git_sha": harness_git_sha,
+            "device": device,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "selection_rule": selection_rule,
+            "details": dict(details) if details is not None else None,
+            "started_at": started_at or _now(),
+            "status": "running",
+            "error": None,
+            "finished_at": None,
+            "duration_s": None,
+            "durations": None,
+        }
+        with self._transaction(self._writer) as session:
+            submission = _submission_by_name(session, key.submission)
+            row = _run_by_key(session, submission.id, key)
+            if row is None:
+                row = Run(
+                    submission_id=submission.id,
+                    checkpoint_sha256=key.checkpoint_sha256,
+                    task=key.task,
+                    variant=key.variant,
+                    spec_hash=key.spec_hash,
+                    data_fingerprint=dict(key.data_fingerprint),
+                    data_fingerprint_hash=key.data_fingerprint_hash,
+                    hparams=_plain(key.hparams),
+                    hparams_hash=key.hparams_hash,
+                    seed=key.seed,
+                    role=key.role,
+                    attempt=1,
+                    **provenance,
+                )
+                session.add(row)
+                session.flush()
+                return row.id
+            if row.status != "failed":
+                hint = (
+                    " (if its process died, run mark_stale_running_failed)" if row.status == "running" else ""
+                )
+                raise StoreError(f"run {row.id} with this key is already {row.status}{hint}")
+            row.metrics.clear()
+            row.predictions.clear()
+            for field_name, value in provenance.items():
+                setattr(row, field_name, value)
+            row.attempt += 1
+            return row.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        metrics: Mapping[str, Mapping[str, float]],
+        predictions: Mapping[str, str | Path] | None = None,
+        *,
+        durations: Mapping[str, float] | None = None,
+        details: Mapping[str, Any] | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Mark a running run `done` with its metrics ({split: {metric: percent}}) and prediction files
+        ({split: path}, hashed here), all in one transaction."""
+        checked = _check_metrics(run_id, metrics)
+        files = {split: Path(path).resolve() for split, path in (predictions or {}).items()}
+        for split, path in files.items():
+            if split not in SPLITS:
+                raise StoreError(
+                    f"run {run_id}: predictions split {split!r} is not one of {', '.join(SPLITS)}"
+                )
+            if not path.is_file():
+                raise StoreError(f"run {run_id}: predictions file {path} does not exist")
+        hashes = {split: file_sha256(path) for split, path in files.items()}
+        finished_at = finished_at or _now()
+        with self._transaction(self._writer) as session:
+            row = _running(session, run_id)
+            _check_metric_names(row, checked)
+            row.status = "done"
+            row.finished_at = finished_at
+            row.duration_s = (finished_at - row.started_at).total_seconds()
+            row.durations = dict(durations) if durations is not None else None
+            if details is not None:
+                row.details = {**(row.details or {}), **details}
+            for split, values in sorted(checked.items()):
+                for name, value in sorted(values.items()):
+                    session.add(MetricValue(run_id=run_id, split=split, name=name, value=value))
+            # Metrics reach the database before the artefacts; a failure below rolls back both.
+            session.flush()
+            for split in sorted(files):
+                session.add(
+                    PredictionArtifact(
+                        run_id=run_id, split=split, path=str(files[split]), sha256=hashes[split]
+                    )
+                )
+
+    def fail_run(self, run_id: int, error: str, *, finished_at: datetime | None = None) -> None:
+        """Mark a running run `failed` with its error (so the next attempt redoes it)."""
+        finished_at = finished_at or _now()
+        with self._transaction(self._writer) as session:
+            row = _running(session, run_id)
+            row.status = "failed"
+            row.error = error[:MAX_ERROR_CHARS]
+            row.finished_at = finished_at
+            row.duration_s = (finished_at - row.started_at).total_seconds()
+
+    def find_done_run(self, key: RunKey) -> RunRecord | None:
+        """The finished run with this key, if any: a runner skips work that is already done."""
+        record = self.find_run(key)
+        return record if record is not None and record.status == "done" else None
+
+    def find_run(self, key: RunKey) -> RunRecord | None:
+        with self.session() as session:
+            submission = session.scalars(
+                select(Submission).where(Submission.name == key.submission)
+            ).one_or_none()
+            if submission is None:
+                return None
+            row = _run_by_key(session, submission.id, key)
+            return None if row is None else _run_record(row)
+
+    def get_run(self, run_id: int) -> RunRecord:
+        with self.session() as session:
+            row = session.get(Run, run_id)
+            if row is None:
+                raise StoreError(f"no run with id {run_id}")
+            return _run_record(row)
+
+    def mark_stale_running_failed(
+        self, *, everything: bool = False, now: datetime | None = None
+    ) -> list[int]:
+        """Mark `running` runs whose process is gone as `failed`, so they are redone; returns their ids.
+
+        By default only runs started on this host by a process that no longer exists; `everything=True`
+        marks every running run (use it when no other worker can be running, e.g. on another host).
+        """
+        now = now or _now()
+        host = socket.gethostname()
+        stale: list[int] = []
+        with self._transaction(self._writer) as session:
+            for row in session.scalars(select(Run).where(Run.status == "running").order_by(Run.id)):
+                if everything or (row.host == host and not _process_alive(row.pid)):
+                    row.status = "failed"
+                    row.error = f"process {row.pid} on {row.host} stopped before the run finished"
+                    row.finished_at = now
+                    row.duration_s = (now - row.started_at).total_seconds()
+                    stale.append(row.id)
+        return stale
+
+    # -- reported results --------------------------------------------------------------------------
+
+    def import_reported(
+        self, source: Path | str | ReportedFile, *, now: datetime | None = None
+    ) -> ImportSummary:
+        """Load a reported-results file as `reported` submissions and values; importing twice changes nothing.
+
+        Values of the same source that the file no longer lists are removed.
+        """
+        parsed = source if isinstance(source, ReportedFile) else load_reported_file(Path(source))
+        now = now or _now()
+        counts = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
+        with self._transaction(self._writer) as session:
+            for model in parsed.models:
+                for outcome, n in self._import_reported_model(session, parsed, model, now).items():
+                    counts[outcome] += n
+        return ImportSummary(models=len(parsed.models), **counts)
+
+    def _import_reported_model(
+        self, session: Session, parsed: ReportedFile, model: ReportedModel, now: datetime
+    ) -> dict[str, int]:
+        fields = {
+            "family": model.family,
+            "checkpoint_path": None,
+            "hub_id": None,
+            "hub_revision": None,
+            "checkpoint_sha256": None,
+            "params_total": model.param_count,
+            "params_non_embedding": None,
+            "params_as_printed": None if model.params is None else str(model.params),
+            "manifest": None,
+            "licence": None,
+            "notes": model.notes,
+        }
+        submission_id = self._upsert_submission(
+            session, model.name, origin="reported", now=now, fields=fields
+        )
+        citation = parsed.source.citation
+        existing = {
+            (r.task, r.metric): r
+            for r in session.scalars(
+                select(ReportedResult).where(
+                    ReportedResult.submission_id == submission_id, ReportedResult.source == citation
+                )
+            )
+        }
+        wanted = {(t, m): v for t, values in model.results.items() for m, v in values.items()}
+        counts = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
+        for (task, metric), value in sorted(wanted.items()):
+            variant, ref = parsed.variants.get(task), parsed.source_refs.get(task)
+            row = existing.get((task, metric))
+            if row is None:
+                row = ReportedResult(submission_id=submission_id, task=task, metric=metric, source=citation)
+                session.add(row)
+                counts["added"] += 1
+            elif (row.value, row.variant, row.source_ref) == (value, variant, ref):
+                counts["unchanged"] += 1
+                continue
+            else:
+                counts["updated"] += 1
+            row.value, row.variant, row.source_ref, row.imported_at = value, variant, ref, now
+        for task_metric in sorted(set(existing) - set(wanted)):
+            session.delete(existing[task_metric])
+            counts["removed"] += 1
+        return counts
+
+    # -- reading everything ------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Every submission, run (with metrics and predictions) and reported value, sorted by id."""
+        with self.session() as session:
+            submissions = session.scalars(select(Submission).order_by(Submission.id)).all()
+            runs = session.scalars(
+                select(Run)
+                .options(
+                    selectinload(Run.metrics), selectinload(Run.predictions), selectinload(Run.submission)
+                )
+                .order_by(Run.id)
+            ).all()
+            reported = session.scalars(
+                select(ReportedResult)
+                .options(selectinload(ReportedResult.submission))
+                .order_by(ReportedResult.id)
+            ).all()
+            return Snapshot(
+                submissions=tuple(_submission_record(s) for s in submissions),
+                runs=tuple(_run_record(r) for r in runs),
+                reported=tuple(
+                    ReportedRecord(
+                        submission=r.submission.name, task=r.task, variant=r.variant, metric=r.metric,
+                        value=r.value, source=r.source, source_ref=r.source_ref, imported_at=r.imported_at,
+                    )
+                    for r in reported
+                ),
+            )  # fmt: skip
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and by default migrate) the results database.
+
+    `url`: any SQLAlchemy URL or a SQLite file path; None → $GLUES_BENCH_DB → `leaderboard/glues_bench.db`.
+    """
+    engine = engine_module.create_store_engine(engine_module.resolve_url(url))
+    if migrate:
+        try:
+            engine_module.upgrade(engine)
+        except GluesError:
+            engine.dispose()
+            raise
+    return Store(engine)
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _process_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _check_key(key: RunKey) -> None:
+    from glues_bench.tasks import get_task
+
+    if key.role not in RUN_ROLES:
+        raise StoreError(f"run role {key.role!r} is not one of {', '.join(RUN_ROLES)}")
+    if not key.checkpoint_sha256:
+        raise StoreError(f"run of {key.submission!r}: checkpoint sha256 is empty; hash the checkpoint first")
+    spec = get_task(key.task)
+    if spec.name != key.task:
+        raise StoreError(f"run task {key.task!r}: use the canonical task name {spec.name!r}")
+    spec.resolve(key.variant)  # raises UnknownName for a variant the spec does not define
+
+
+def _check_metrics(run_id: int, metrics: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    checked: dict[str, dict[str, float]] = {}
+    for split, values in metrics.items():
+        if split not in SPLITS:
+            raise StoreError(f"run {run_id}: metrics split {split!r} is not one of {', '.join(SPLITS)}")
+        for name, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise StoreError(f"run {run_id}: metric {split}/{name} = {value!r} is not a finite number")
+        checked[split] = {name: float(value) for name, value in values.items()}
+    return checked
+
+
+def _check_metric_names(row: Run, metrics: Mapping[str, Mapping[str, float]]) -> None:
+    from glues_bench.tasks import get_task
+
+    known = get_task(row.task).metrics
+    for split, values in metrics.items():
+        for name in values:
+            if name not in known:
+                raise StoreError(f"run {row.id}: metric {split}/{name!r} is not one of {', '.join(known)}")
+
+
+def _submission_by_name(session: Session, name: str) -> Submission:
+    row = session.scalars(select(Submission).where(Submission.name == name)).one_or_none()
+    if row is None:
+        raise UnknownName(
+            "submission (register it first)", name, session.scalars(select(Submission.name)).all()
+        )
+    return row
+
+
+def _run_by_key(session: Session, submission_id: int, key: RunKey) -> Run | None:
+    return session.scalars(
+        select(Run).where(
+            Run.submission_id == submission_id,
+            Run.checkpoint_sha256 == key.checkpoint_sha256,
+            Run.task == key.task,
+            Run.variant == key.variant,
+            Run.spec_hash == key.spec_hash,
+            Run.data_fingerprint_hash == key.data_fingerprint_hash,
+            Run.hparams_hash == key.hparams_hash,
+            Run.seed == key.seed,
+            Run.role == key.role,
+        )
+    ).one_or_none()
+
+
+def _running(session: Session, run_id: int) -> Run:
+    row = session.get(Run, run_id)
+    if row is None:
+        raise StoreError(f"no run with id {run_id}")
+    if row.status != "running":
+        raise StoreError(f"run {run_id} is {row.status}, not running")
+    return row
+
+
+def _submission_record(row: Submission) -> SubmissionRecord:
+    return SubmissionRecord(
+        id=row.id, name=row.name, family=row.family, origin=row.origin, checkpoint_path=row.checkpoint_path,
+        hub_id=row.hub_id, hub_revision=row.hub_revision, checkpoint_sha256=row.checkpoint_sha256,
+        params_total=row.params_total, params_non_embedding=row.params_non_embedding,
+        params_as_printed=row.params_as_printed, manifest=row.manifest, licence=row.licence, notes=row.notes,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+def _run_record(row: Run) -> RunRecord:
+    metrics: dict[str, dict[str, float]] = {}
+    for metric in sorted(row.metrics, key=lambda m: (m.split, m.name)):
+        metrics.setdefault(metric.split, {})[metric.name] = metric.value
+    return RunRecord(
+        id=row.id, submission=row.submission.name, checkpoint_sha256=row.checkpoint_sha256, task=row.task,
+        variant=row.variant, spec_version=row.spec_version, spec_hash=row.spec_hash,
+        data_fingerprint=dict(row.data_fingerprint), data_fingerprint_hash=row.data_fingerprint_hash,
+        hparams=dict(row.hparams), hparams_hash=row.hparams_hash, seed=row.seed, role=row.role,
+        status=row.status, error=row.error, attempt=row.attempt, started_at=row.started_at,
+        finished_at=row.finished_at, duration_s=row.duration_s, durations=row.durations,
+        library_versions=row.library_versions, harness_version=row.harness_version,
+        harness_git_sha=row.harness_git_sha, device=row.device, host=row.host, pid=row.pid,
+        selection_rule=row.selection_rule, details=row.details, metrics=metrics,
+        predictions=tuple(
+            PredictionRecord(split=p.split, path=p.path, sha256=p.sha256)
+            for p in sorted(row.predictions, key=lambda p: p.split)
+        ),
+    )  # fmt: skip

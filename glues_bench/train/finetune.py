@@ -1,0 +1,249 @@
+"""Fine-tune one checkpoint on one task with one hyper-parameter config and seed; predict dev and test.
+
+A plain loop that reads top to bottom: config → data → model → optimiser → loop → evaluate. The task
+type picks a head (`HEADS`) that encodes examples and decodes outputs; nothing here looks at a task's
+name. Metrics are not computed here: the runner scores the returned predictions.
+
+Choices that match HF `Trainer` defaults, so numbers are comparable with the ALBETO code: AdamW
+(betas 0.9/0.999, eps 1e-8), weight decay on everything but biases and normalisation weights, linear
+warm-up over ceil(warmup_ratio × steps) then linear decay to 0, gradient norm clipped at 1.0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from glues_bench.tasks.spec import HParams, ResolvedTask
+from glues_bench.train.batching import collate, eval_batches, number_of_batches, train_batches
+from glues_bench.train.heads import (
+    Encoded,
+    Head,
+    SequenceClassificationHead,
+    TokenClassificationHead,
+)
+from glues_bench.train.qa import ExtractiveQAHead
+
+HEADS: dict[str, Head] = {
+    "token_classification": TokenClassificationHead(),
+    "sequence_classification": SequenceClassificationHead(),
+    "extractive_qa": ExtractiveQAHead(),
+}
+
+EVAL_BATCH_SIZE = 64  # no gradients at evaluation: a bigger batch costs little memory
+MAX_GRAD_NORM = 1.0  # HF Trainer's default
+LOSS_LOG_EVERY = 50  # steps between progress-bar loss updates (each one is a GPU sync)
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    dev_predictions: dict[str, Any]
+    test_predictions: dict[str, Any] | None
+    train_loss: list[float]
+    """The loss of every optimiser step, in order."""
+    epoch_loss: list[float]
+    """Mean training loss per epoch."""
+    n_train_steps: int
+    n_train_examples: int
+    n_train_features: int
+    seconds: float
+    """Wall time of the training loop alone."""
+    predict_seconds: float
+    device: str
+    max_seq_length: int
+
+
+def finetune(
+    task: ResolvedTask,
+    checkpoint: str | Path,
+    train: Any,
+    dev: Any,
+    hparams: HParams,
+    seed: int,
+    *,
+    device: str = "cpu",
+    test: Any | None = None,
+    trust_remote_code: bool = False,
+    progress: bool = True,
+    max_seq_length: int | None = None,
+) -> FinetuneResult:
+    """Fine-tune `checkpoint` on `train` and return predictions for `dev` (and `test`).
+
+    `train`, `dev` and `test` are `datasets.Dataset`s in the schema of `glues_bench.data.schema` for
+    the task's type. `device` is cpu, cuda or auto. The same seed on the same device gives the same
+    losses and predictions.
+    """
+    import transformers
+    from tqdm.auto import tqdm
+
+    from glues_bench.provenance import resolve_device
+
+    # -- config
+    device = resolve_device(device)
+    head = HEADS[task.task_type]
+    checkpoint = str(checkpoint)
+    config = load_config(task, checkpoint, trust_remote_code)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint, trust_remote_code=trust_remote_code)
+    max_length = effective_max_length(max_seq_length or task.spec.max_seq_length, tokenizer, config)
+
+    # -- data
+    encoded = head.encode(task, train, tokenizer, max_length, training=True)
+    lengths = [len(feature["input_ids"]) for feature in encoded.features]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    # -- model (seeded first: the new head's initial weights depend on the seed)
+    transformers.set_seed(seed)
+    auto_class = getattr(transformers, head.auto_class)
+    model = auto_class.from_pretrained(
+        checkpoint,
+        config=config,
+        trust_remote_code=trust_remote_code,
+        **safetensors_kwargs(checkpoint),
+    ).to(device)
+
+    # -- optimiser
+    steps_per_epoch = number_of_batches(len(encoded.features), hparams.batch_size)
+    total_steps = steps_per_epoch * hparams.epochs
+    optimizer = torch.optim.AdamW(
+        parameter_groups(model, hparams.weight_decay), lr=hparams.learning_rate, fused=device == "cuda"
+    )
+    scheduler = transformers.get_linear_schedule_with_warmup(
+        optimizer, math.ceil(hparams.warmup_ratio * total_steps), total_steps
+    )
+
+    # -- loop
+    generator = torch.Generator().manual_seed(seed)  # batch order: independent of the model's RNG use
+    step_losses: list[float] = []
+    epoch_losses: list[float] = []
+    started = time.perf_counter()
+    model.train()
+    for epoch in range(hparams.epochs):
+        batches = train_batches(lengths, hparams.batch_size, generator)
+        bar = tqdm(batches, desc=f"{task.name} epoch {epoch + 1}/{hparams.epochs}", disable=not progress)
+        losses = []
+        for step, indices in enumerate(bar):
+            batch = to_device(collate([encoded.features[i] for i in indices], pad_id), device)
+            with autocast_for(device):
+                loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.detach())
+            if progress and step % LOSS_LOG_EVERY == 0:
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+        epoch_step_losses = torch.stack(losses).float().cpu().tolist()  # one sync per epoch
+        step_losses += epoch_step_losses
+        epoch_losses.append(sum(epoch_step_losses) / len(epoch_step_losses))
+    seconds = time.perf_counter() - started
+
+    # -- evaluate
+    started = time.perf_counter()
+    dev_predictions = predict(head, task, model, tokenizer, dev, max_length, device, progress)
+    test_predictions = (
+        predict(head, task, model, tokenizer, test, max_length, device, progress) if test is not None else None
+    )
+    return FinetuneResult(
+        dev_predictions=dev_predictions,
+        test_predictions=test_predictions,
+        train_loss=step_losses,
+        epoch_loss=epoch_losses,
+        n_train_steps=total_steps,
+        n_train_examples=encoded.n_examples,
+        n_train_features=len(encoded.features),
+        seconds=seconds,
+        predict_seconds=time.perf_counter() - started,
+        device=device,
+        max_seq_length=max_length,
+    )
+
+
+def predict(head: Head, task, model, tokenizer, dataset, max_length: int, device: str, progress: bool) -> dict:
+    """Predictions for every example of `dataset`, in the `glues-bench score` format."""
+    encoded: Encoded = head.encode(task, dataset, tokenizer, max_length, training=False)
+    outputs = predict_features(head, model, encoded.features, tokenizer, device, progress, task.name)
+    return head.decode(task, dataset, encoded, outputs)
+
+
+@torch.inference_mode()
+def predict_features(head: Head, model, features: Sequence[dict], tokenizer, device: str, progress: bool,
+                     label: str = "") -> list[Any]:
+    """The head's per-feature outputs, in feature order; batches sorted by length to pad little."""
+    from tqdm.auto import tqdm
+
+    model.eval()
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    outputs: list[Any] = [None] * len(features)
+    batches = eval_batches([len(f["input_ids"]) for f in features], EVAL_BATCH_SIZE)
+    for indices in tqdm(batches, desc=f"{label} predict", disable=not progress):
+        batch = to_device(collate([features[i] for i in indices], pad_id), device)
+        with autocast_for(device):
+            model_outputs = model(**batch)
+        for i, output in zip(indices, head.feature_outputs(model_outputs, batch)):
+            outputs[i] = output
+    return outputs
+
+
+def load_config(task: ResolvedTask, checkpoint: str, trust_remote_code: bool):
+    """The checkpoint's config with the task's label set written in, so a saved model describes itself."""
+    from transformers import AutoConfig
+
+    label_kwargs = {}
+    if task.labels:
+        label_kwargs = {
+            "num_labels": len(task.labels),
+            "id2label": dict(enumerate(task.labels)),
+            "label2id": {label: i for i, label in enumerate(task.labels)},
+        }
+    return AutoConfig.from_pretrained(checkpoint, trust_remote_code=trust_remote_code, **label_kwargs)
+
+
+def effective_max_length(requested: int, tokenizer, config) -> int:
+    """The requested length, capped by what the tokenizer and the position embeddings support."""
+    limits = [requested]
+    if 0 < tokenizer.model_max_length < 1_000_000:  # unset lengths are a huge sentinel
+        limits.append(tokenizer.model_max_length)
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions:
+        limits.append(positions)
+    return min(limits)
+
+
+def safetensors_kwargs(checkpoint: str) -> dict[str, bool]:
+    """Insist on safetensors when the local checkpoint has them (never unpickle what we need not)."""
+    folder = Path(checkpoint)
+    if folder.is_dir() and (any(folder.glob("*.safetensors")) or any(folder.glob("*.safetensors.index.json"))):
+        return {"use_safetensors": True}
+    return {}
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay for weights; none for biases and normalisation layers (HF Trainer's grouping)."""
+    decay, no_decay, seen = [], [], set()
+    for module in model.modules():
+        is_norm = isinstance(module, torch.nn.LayerNorm) or "norm" in type(module).__name__.lower()
+        for name, parameter in module.named_parameters(recurse=False):
+            if not parameter.requires_grad or id(parameter) in seen:  # tied weights: optimise once
+                continue
+            seen.add(id(parameter))
+            (no_decay if is_norm or name == "bias" else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def autocast_for(device: str):
+    """bf16 autocast on CUDA GPUs that support it; full precision on CPU (for bit-exact reruns)."""
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_device(batch: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
