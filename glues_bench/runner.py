@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ class RunOptions:
     artifacts_dir: Path = Path("leaderboard/predictions")
     variants: dict[str, str] = field(default_factory=dict)
     progress: bool = True
+    threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core)
 
 
 @dataclass(frozen=True)
@@ -130,13 +129,17 @@ def run_benchmark(
 
     executor = executor or LocalExecutor()
     device = resolve_device(options.device)
+    if options.threads is not None:
+        import torch
+
+        torch.set_num_threads(options.threads)
     seeds = seeds_for(options.seeds)
     stale = store.mark_stale_running_failed()
     if stale:
-        echo(f"marked {stale} interrupted run(s) as failed; they will be redone")
+        echo(f"marked {len(stale)} interrupted run(s) as failed; they will be redone")
     summaries = []
     for submission in submissions:
-        store.upsert_submission(submission)
+        store.upsert_submission(**submission.store_fields())
         for spec in tasks:
             task = spec.resolve(options.variants.get(spec.name))
             summaries.append(
@@ -195,17 +198,19 @@ def _keep(status: str, overwrite: Overwrite) -> bool:
     return status == "done"  # only-missing: redo failed and interrupted runs
 
 
-def _run_key(submission, task: ResolvedTask, job: Job, fingerprints: dict[str, str]) -> dict:
-    return {
-        "submission": submission.name,
-        "checkpoint_sha256": submission.weights_sha256,
-        "task": task.name,
-        "variant": task.variant,
-        "spec_hash": task.spec_hash,
-        "data_fingerprint": hashlib.sha256(json.dumps(fingerprints, sort_keys=True).encode()).hexdigest(),
-        "hparams_hash": job.hparams.hash(),
-        "seed": job.seed,
-    }
+def _run_key(submission, task: ResolvedTask, job: Job, fingerprints: dict[str, str]):
+    from glues_bench.store import RunKey
+
+    return RunKey(
+        submission=submission.name,
+        checkpoint_sha256=submission.weights_sha256,
+        task=task.name,
+        variant=task.variant,
+        spec_hash=task.spec_hash,
+        data_fingerprint=fingerprints,
+        hparams=job.hparams.model_dump(mode="json"),
+        seed=job.seed,
+    )
 
 
 def _execute_job(store, submission, task, job, key, data, options, device, finetune_fn) -> bool:
@@ -216,18 +221,17 @@ def _execute_job(store, submission, task, job, key, data, options, device, finet
     finetune_fn = finetune_fn or _default_finetune()
     run_id = store.start_run(
         key,
-        task_version=task.spec.version,
-        hparams=job.hparams.model_dump(mode="json"),
-        data_sources={
-            "train": data.train.source, "dev": data.dev.source, "test": data.test.source,
-            "train_note": data.train_note, "limit": options.limit,
-        },
-        data_fingerprints={"train": data.train.fingerprint, "dev": data.dev.fingerprint, "test": data.test.fingerprint},
+        spec_version=task.spec.version,
         library_versions=library_versions(),
-        git_sha=harness_git_sha(),
+        harness_git_sha=harness_git_sha(),
         device=describe_device(device),
         selection_rule=SELECTION_RULE,
-        owner=f"{socket.gethostname()}:{os.getpid()}",
+        details={
+            "data_sources": {"train": data.train.source, "dev": data.dev.source, "test": data.test.source},
+            "train_note": data.train_note,
+            "limit": options.limit,
+        },
+        redo=options.overwrite == "always",
     )
     started = time.perf_counter()
     try:
@@ -250,11 +254,19 @@ def _execute_job(store, submission, task, job, key, data, options, device, finet
             artefacts[split] = (str(path), write_predictions(path, predictions))
         store.finish_run(
             run_id,
-            metrics=metrics,
-            predictions=artefacts,
-            train_seconds=result.seconds,
-            total_seconds=time.perf_counter() - started,
-            extra={"train_loss": result.train_loss[-20:], "n_train_steps": result.n_train_steps},
+            metrics,
+            artefacts,
+            durations={
+                "train_s": result.seconds,
+                "predict_s": result.predict_seconds,
+                "total_s": time.perf_counter() - started,
+            },
+            details={
+                "n_train_steps": result.n_train_steps,
+                "n_train_examples": result.n_train_examples,
+                "train_loss_first_last": [result.train_loss[0], result.train_loss[-1]] if result.train_loss else [],
+                "epoch_loss": result.epoch_loss,
+            },
         )
         return True
     except KeyboardInterrupt:

@@ -159,6 +159,23 @@ class Submission(BaseModel):
         revision = self.revision if self.tokenizer is None else self.tokenizer_revision
         return {"revision": revision, "trust_remote_code": self.trust_remote_code}
 
+    def store_fields(self) -> dict[str, Any]:
+        """Keyword arguments for `Store.upsert_submission(**submission.store_fields())`."""
+        return {
+            "name": self.name,
+            "origin": self.origin,
+            "family": self.family,
+            "checkpoint_path": None if self.is_hub else self.resolve_checkpoint(),
+            "hub_id": self.checkpoint if self.is_hub else None,
+            "hub_revision": self.revision,
+            "checkpoint_sha256": self.weights_sha256,
+            "params_total": self.params_total,
+            "params_non_embedding": self.params_non_embedding,
+            "manifest": self.model_dump(mode="json"),
+            "licence": self.licence,
+            "notes": self.notes or None,
+        }
+
 
 # --- manifests on disk ---------------------------------------------------------------------------------
 

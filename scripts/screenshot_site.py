@@ -53,7 +53,9 @@ def run_chromium(page: Path, action: list[str], *, window: str = "1600,1000", ti
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("page", type=Path, help="an HTML file of the built site, e.g. leaderboard/site/index.html")
+    parser.add_argument(
+        "page", type=Path, help="an HTML file of the built site, e.g. leaderboard/site/index.html"
+    )
     parser.add_argument("--screenshot", type=Path, help="write a PNG screenshot here")
     parser.add_argument("--dump-dom", action="store_true", help="print the DOM after scripts ran")
     parser.add_argument("--window", default="1600,1000", help="window size WIDTH,HEIGHT (default 1600,1000)")

@@ -352,6 +352,13 @@ def test_hub_manifest_resolves_to_id_and_revision(good_manifest: dict) -> None:
     assert sub.load_kwargs() == {"revision": sha, "trust_remote_code": True, "use_safetensors": True}
     assert sub.resolve_tokenizer() == "dccuchile/albert-base-spanish"
     assert sub.tokenizer_kwargs() == {"revision": sha, "trust_remote_code": True}
+    fields = sub.store_fields()
+    assert (fields["hub_id"], fields["hub_revision"], fields["checkpoint_path"]) == (
+        "dccuchile/albert-base-spanish",
+        sha,
+        None,
+    )
+    assert fields["checkpoint_sha256"] == good_manifest["weights_sha256"]
 
 
 def test_embedding_rule_and_integer_buffers() -> None:

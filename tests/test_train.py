@@ -52,7 +52,11 @@ def fast_hparams(epochs: int = 2, lr: float = 5e-3) -> HParams:
 
 def ner_dataset(rows: list[tuple[list[str], list[str]]]) -> Dataset:
     return Dataset.from_dict(
-        {"id": [str(i) for i in range(len(rows))], "tokens": [r[0] for r in rows], "tags": [r[1] for r in rows]},
+        {
+            "id": [str(i) for i in range(len(rows))],
+            "tokens": [r[0] for r in rows],
+            "tags": [r[1] for r in rows],
+        },
         features=FEATURES["token_classification"],
     )
 
@@ -145,6 +149,48 @@ def test_best_span_skips_invalid_spans_and_takes_the_best_over_windows():
     assert best_span([(start, end, (None,) * 4)], 20, 30) is None
 
 
+def hf_postprocess_v1(windows, n_best_size: int, max_answer_length: int):
+    """HF utils_qa.postprocess_qa_predictions' candidate loop for SQuAD v1, transcribed as a reference."""
+    prelim_predictions = []
+    for start_logits, end_logits, offset_mapping in windows:
+        start_indexes = np.argsort(start_logits)[-1 : -n_best_size - 1 : -1].tolist()
+        end_indexes = np.argsort(end_logits)[-1 : -n_best_size - 1 : -1].tolist()
+        for start_index in start_indexes:
+            for end_index in end_indexes:
+                if (
+                    start_index >= len(offset_mapping)
+                    or end_index >= len(offset_mapping)
+                    or offset_mapping[start_index] is None
+                    or offset_mapping[end_index] is None
+                ):
+                    continue
+                if end_index < start_index or end_index - start_index + 1 > max_answer_length:
+                    continue
+                prelim_predictions.append(
+                    {
+                        "offsets": (offset_mapping[start_index][0], offset_mapping[end_index][1]),
+                        "score": start_logits[start_index] + end_logits[end_index],
+                    }
+                )
+    predictions = sorted(prelim_predictions, key=lambda x: x["score"], reverse=True)[:n_best_size]
+    return predictions[0]["offsets"] if predictions else None
+
+
+def test_best_span_agrees_with_hf_postprocessing_on_random_logits():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        windows = []
+        for _ in range(rng.integers(1, 4)):
+            n = int(rng.integers(4, 40))
+            question = int(rng.integers(1, n - 1))
+            offsets = tuple(None if i <= question or i == n - 1 else (3 * i, 3 * i + 2) for i in range(n))
+            # Rounded logits make ties common, so tie-breaking is checked too.
+            logits = np.round(rng.normal(size=(2, n)), 1).astype(np.float32)
+            windows.append((logits[0], logits[1], offsets))
+        n_best, longest = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+        assert best_span(windows, n_best, longest) == hf_postprocess_v1(windows, n_best, longest)
+
+
 def test_train_batches_cover_every_index_once_and_are_seeded():
     lengths = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, 11]
     first = train_batches(lengths, 3, torch.Generator().manual_seed(1))
@@ -156,13 +202,15 @@ def test_train_batches_cover_every_index_once_and_are_seeded():
 
 def test_collate_pads_dynamically_with_the_right_values():
     features = [
-        {"input_ids": [2, 7, 3], "attention_mask": [1, 1, 1], "labels": [-100, 1, -100]},
-        {"input_ids": [2, 3], "attention_mask": [1, 1], "labels": [-100, -100]},
+        {"input_ids": np.array([2, 7, 3]), "labels": np.array([-100, 1, -100]), "start_positions": 1},
+        {"input_ids": np.array([2, 3]), "labels": np.array([-100, -100]), "start_positions": 0},
     ]
     batch = collate(features, pad_token_id=0)
     assert batch["input_ids"].tolist() == [[2, 7, 3], [2, 3, 0]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     assert batch["labels"].tolist() == [[-100, 1, -100], [-100, -100, IGNORE_INDEX]]
+    assert batch["start_positions"].tolist() == [1, 0]
+    assert all(tensor.dtype == torch.long for tensor in batch.values())
 
 
 # -- encoding ----------------------------------------------------------------------------------------
@@ -177,7 +225,7 @@ def test_token_labels_sit_on_the_first_sub_token_of_each_word(checkpoint):
     encoded = TokenClassificationHead().encode(task, ner_dataset(rows), tokenizer, 16, training=True)
     assert all(len(f["input_ids"]) <= 16 for f in encoded.features)
     assert len(encoded.features) > len(rows)  # the long sentence needed several windows
-    for feature, window in zip(encoded.features, encoded.sources):
+    for feature, window in zip(encoded.features, encoded.sources, strict=True):
         words, tags = rows[window.example]
         n = len(window.first_token_positions)
         # Reference: HF's rule on this window's words — first position of each word id gets the label.
@@ -187,9 +235,11 @@ def test_token_labels_sit_on_the_first_sub_token_of_each_word(checkpoint):
             first = word is not None and word != previous
             expected.append(task.labels.index(tags[window.first_word + word]) if first else IGNORE_INDEX)
             previous = word
-        assert feature["labels"] == expected
-        assert feature["input_ids"] == reference["input_ids"]
-    covered = sorted((w.example, w.first_word + i) for w in encoded.sources for i in range(len(w.first_token_positions)))
+        assert feature["labels"].tolist() == expected
+        assert feature["input_ids"].tolist() == reference["input_ids"]
+    covered = sorted(
+        (w.example, w.first_word + i) for w in encoded.sources for i in range(len(w.first_token_positions))
+    )
     assert covered == [(e, i) for e, (words, _) in enumerate(rows) for i in range(len(words))]
 
 
@@ -205,7 +255,7 @@ def test_qa_windows_label_the_answer_or_cls(checkpoint):
     recovered = {}
     evaluation = ExtractiveQAHead().encode(task, qa_dataset(QA_ROWS[:3]), tokenizer, 32, training=False)
     assert [w.example for w in evaluation.sources] == encoded.sources  # same windows in both modes
-    for feature, window in zip(encoded.features, evaluation.sources):
+    for feature, window in zip(encoded.features, evaluation.sources, strict=True):
         start, end = feature["start_positions"], feature["end_positions"]
         if start == 0:
             assert end == 0
@@ -270,7 +320,7 @@ def test_loss_decreases_on_a_memorisable_set(checkpoint):
     gold = [tag for _, tags in NER_ROWS for tag in tags]
     predicted = [tag for i in range(len(NER_ROWS)) for tag in result.dev_predictions[str(i)]]
     # Memorised: far above the 81% of tagging everything "O".
-    assert sum(g == p for g, p in zip(gold, predicted)) / len(gold) >= 0.95
+    assert sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold) >= 0.95
 
 
 @pytest.mark.parametrize("task_name", ["mldoc", "pawsx"])

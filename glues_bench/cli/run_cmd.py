@@ -35,6 +35,10 @@ def run(
         Path("leaderboard/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
     ),
     executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
+    hub: bool = typer.Option(
+        None, "--hub/--no-hub",
+        help="Fall back to the HF hub for splits missing locally (default: only when --data-dir is omitted).",
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Fine-tune each model on each task over the grid; every run is stored with its provenance.
@@ -42,6 +46,10 @@ def run(
     Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score
     of the config with the best mean dev score. Runs already done are skipped.
     """
+    if hub is False or (hub is None and data_dir is not None):
+        _go_offline()  # before `datasets` is imported: no 25 s network retries for splits we do not have
+    from transformers.utils import logging as hf_logging
+
     from glues_bench.cli.summary import print_run_summary
     from glues_bench.errors import GluesError
     from glues_bench.executor import make_executor
@@ -67,11 +75,19 @@ def run(
     chosen = _pick(available, models)
     options = RunOptions(
         grid=grid, seeds=seeds, limit=limit, data_dir=data_dir, device=device, overwrite=overwrite,  # type: ignore[arg-type]
-        artifacts_dir=artifacts_dir, variants=variants, progress=progress,
+        artifacts_dir=artifacts_dir, variants=variants, progress=progress, threads=threads,
     )
+    hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
     store = open_store(db)
     summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
     print_run_summary(summaries)
+
+
+def _go_offline() -> None:
+    import os
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 
 def _canonical(task_name: str) -> str:

@@ -83,6 +83,8 @@ def _print_table(document: dict) -> None:
         # Text(), not str: a model name like "[red]x" must print as itself, not as rich markup.
         table.add_row(*(Text(c) for c in cells), style=None if row["complete"] else "dim")
     console = Console()
+    if not console.is_terminal:  # piped or captured: print full rows instead of squeezing to 80 columns
+        console = Console(width=240)
     console.print(table)
     console.print("QA cells: F1 / EM; measured cells: mean ± sd over seeds (sd needs 2+ seeds).")
 

@@ -8,8 +8,9 @@ def print_run_summary(summaries: list) -> None:
     from rich.table import Table
 
     table = Table(title="glues-bench run")
-    for column in ("model", "task", "runs", "ran", "skipped", "failed", "best config (dev)", "dev", "test", "note"):
+    for column in ("model", "task", "runs", "ran", "skipped", "failed", "best config (dev)", "dev", "test"):
         table.add_column(column)
+    notes = []
     for s in summaries:
         best = s.best or {}
         test = best.get("test_mean")
@@ -20,6 +21,11 @@ def print_run_summary(summaries: list) -> None:
             s.submission, f"{s.task}[{s.variant}]", str(s.n_jobs), str(s.ran), str(s.skipped), str(s.failed),
             best.get("hparams_key", "-"),
             "-" if best.get("dev_mean") is None else f"{best['dev_mean']:.2f}",
-            test_text, s.note,
+            test_text,
         )
-    Console().print(table)
+        if s.note:
+            notes.append(f"{s.submission} × {s.task}: {s.note}")
+    console = Console()
+    console.print(table)
+    for note in notes:
+        console.print(f"[yellow]note[/yellow] {note}")

@@ -234,13 +234,19 @@ def pretrain(
     preset = get_preset(config.preset)
     resolved = config.resolved()
     if config.seq_len > preset.max_position_embeddings:
-        raise PretrainError(f"--seq-len {config.seq_len} exceeds the model's {preset.max_position_embeddings} positions")
+        raise PretrainError(
+            f"--seq-len {config.seq_len} exceeds the model's {preset.max_position_embeddings} positions"
+        )
     torch.manual_seed(config.seed)
     model = build_model(
         preset,
         len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
-        **({"bos_token_id": tokenizer.cls_token_id, "eos_token_id": tokenizer.sep_token_id} if preset.family == "albert" else {}),
+        **(
+            {"bos_token_id": tokenizer.cls_token_id, "eos_token_id": tokenizer.sep_token_id}
+            if preset.family == "albert"
+            else {}
+        ),
     )
     masking = MaskingConfig(
         max_predictions=max_predictions_for(config.seq_len),
@@ -273,15 +279,28 @@ def pretrain(
     )
     run_config = {**asdict(config), **resolved, "out_dir": str(out_dir), **(extra_run_config or {})}
     result = train(
-        objective_for(preset, model), optimizer, scheduler, stream, loop_config, out_dir, run_config, resume_from
+        objective_for(preset, model),
+        optimizer,
+        scheduler,
+        stream,
+        loop_config,
+        out_dir,
+        run_config,
+        resume_from,
     )
-    model_dir = export_model(model, tokenizer, out_dir / "model", summary=training_summary(result, run_config))
+    model_dir = export_model(
+        model, tokenizer, out_dir / "model", summary=training_summary(result, run_config)
+    )
     return PretrainResult(model_dir, result, count_parameters(model), resolved)
 
 
 def training_summary(result: LoopResult, run_config: dict[str, Any]) -> dict[str, Any]:
     device = run_config.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-    hardware = torch.cuda.get_device_name(0) if device.startswith("cuda") else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} thread(s)"
+    hardware = (
+        torch.cuda.get_device_name(0)
+        if device.startswith("cuda")
+        else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} thread(s)"
+    )
     return {
         "steps": result.end_step,
         "steps_this_session": result.end_step - result.start_step,

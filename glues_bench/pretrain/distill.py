@@ -1,4 +1,4 @@
-"""DistilBETO: a 6-layer student distilled from BETO with Sanh et al.'s (2019) triple loss (paper, section 3.3).
+"""DistilBETO: a 6-layer student distilled from BETO with Sanh et al.'s (2019) triple loss (paper, 3.3).
 
 Student: BETO's architecture without token-type embeddings, without the pooler and with half the
 layers -- i.e. a `DistilBertForMaskedLM` built from the teacher's `BertConfig`. It starts from the
@@ -80,12 +80,23 @@ _LAYER_MAP = {
 }
 
 
-def student_state_from_teacher(teacher_state: dict[str, torch.Tensor], layers: Sequence[int]) -> dict[str, torch.Tensor]:
-    """Sanh et al.'s extraction: embeddings (not token types), the chosen layers, the MLM head."""
+def student_state_from_teacher(
+    teacher_state: dict[str, torch.Tensor], layers: Sequence[int]
+) -> dict[str, torch.Tensor]:
+    """Sanh et al.'s extraction: embeddings, the chosen layers, the MLM head.
+
+    One change: BERT adds the token-type-0 embedding to every single-segment input, and the student has
+    no token types, so that vector is folded into the position table instead of being dropped. A
+    student given all of the teacher's layers then computes exactly the teacher's function.
+    """
+    type_zero = teacher_state["bert.embeddings.token_type_embeddings.weight"][0]
     state = {
         f"distilbert.embeddings.{name}": teacher_state[f"bert.embeddings.{name}"]
-        for name in ("word_embeddings.weight", "position_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias")
+        for name in ("word_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias")
     }
+    state["distilbert.embeddings.position_embeddings.weight"] = (
+        teacher_state["bert.embeddings.position_embeddings.weight"] + type_zero
+    )
     for student_index, teacher_index in enumerate(layers):
         for student_name, teacher_name in _LAYER_MAP.items():
             for kind in ("weight", "bias"):
@@ -107,7 +118,9 @@ def build_student(teacher: nn.Module, n_layers: int | None = None) -> nn.Module:
     config = student_config(teacher.config, n_layers)
     student = DistilBertForMaskedLM(config)
     layers = teacher_layers_for(teacher.config.num_hidden_layers, config.n_layers)
-    missing, unexpected = student.load_state_dict(student_state_from_teacher(teacher.state_dict(), layers), strict=False)
+    missing, unexpected = student.load_state_dict(
+        student_state_from_teacher(teacher.state_dict(), layers), strict=False
+    )
     if unexpected or any(not name.startswith("vocab_projector.weight") for name in missing):
         raise PretrainError(f"teacher/student mismatch: missing {missing}, unexpected {unexpected}")
     student.tie_weights()
@@ -223,7 +236,9 @@ class DistillConfig:
     progress: bool = True
 
     def loss_weights(self) -> LossWeights:
-        return LossWeights(self.temperature, self.alpha_ce, self.alpha_mlm, self.alpha_cos, self.restrict_ce_to_mask)
+        return LossWeights(
+            self.temperature, self.alpha_ce, self.alpha_mlm, self.alpha_cos, self.restrict_ce_to_mask
+        )
 
 
 @dataclass
@@ -243,16 +258,25 @@ def distill(
     resume_from: Path | None = None,
     extra_run_config: dict[str, Any] | None = None,
 ) -> DistillResult:
-    """Distil `teacher` into a DistilBERT student; final model (with the teacher's tokenizer) in `out_dir/model`."""
+    """Distil `teacher` into a DistilBERT student; the final model (with the teacher's tokenizer) goes to
+    `out_dir/model`."""
     if config.seq_len > teacher.config.max_position_embeddings:
-        raise PretrainError(f"--seq-len {config.seq_len} exceeds the teacher's {teacher.config.max_position_embeddings} positions")
+        raise PretrainError(
+            f"--seq-len {config.seq_len} exceeds the teacher's "
+            f"{teacher.config.max_position_embeddings} positions"
+        )
     torch.manual_seed(config.seed)
     student = build_student(teacher, config.student_layers)
     layers = teacher_layers_for(teacher.config.num_hidden_layers, student.config.n_layers)
-    masking = MaskingConfig(max_predictions=max_predictions_for(config.seq_len), max_ngram=1, whole_word=False)
+    masking = MaskingConfig(
+        max_predictions=max_predictions_for(config.seq_len), max_ngram=1, whole_word=False
+    )
     stream = InstanceStream(documents, tokenizer, config.seq_len, masking, pairs=False, seed=config.seed)
     optimizer = torch.optim.AdamW(
-        decay_groups(student, config.weight_decay), lr=config.learning_rate, eps=config.adam_epsilon, betas=(0.9, 0.98)
+        decay_groups(student, config.weight_decay),
+        lr=config.learning_rate,
+        eps=config.adam_epsilon,
+        betas=(0.9, 0.98),
     )
     warmup = max(1, round(config.warmup_ratio * config.max_steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(warmup, config.max_steps))
@@ -271,12 +295,15 @@ def distill(
     run_config = {
         **asdict(config),
         "batch_size": config.micro_batch_size * config.accumulation,
-        "teacher_layers": layers, "out_dir": str(out_dir),
+        "teacher_layers": layers,
+        "out_dir": str(out_dir),
         **(extra_run_config or {}),
     }
     objective = DistillationObjective(student, teacher, config.loss_weights())
     result = train(objective, optimizer, scheduler, stream, loop_config, out_dir, run_config, resume_from)
     # DistilBERT has no token types: make the saved tokenizer stop producing them.
     tokenizer.model_input_names = ["input_ids", "attention_mask"]
-    model_dir = export_model(student, tokenizer, out_dir / "model", summary=training_summary(result, run_config))
+    model_dir = export_model(
+        student, tokenizer, out_dir / "model", summary=training_summary(result, run_config)
+    )
     return DistillResult(model_dir, result, count_parameters(student), layers)

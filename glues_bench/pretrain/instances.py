@@ -33,12 +33,16 @@ class Instance:
     swapped: bool = False
 
 
-def tokenize_documents(documents: Sequence[Sequence[str]], tokenizer, batch_size: int = 1000) -> list[TokenizedDocument]:
+def tokenize_documents(
+    documents: Sequence[Sequence[str]], tokenizer, batch_size: int = 1000
+) -> list[TokenizedDocument]:
     """Token ids of every sentence (no special tokens); empty sentences and documents are dropped."""
     flat = [sentence for doc in documents for sentence in doc]
     ids: list[list[int]] = []
     for start in range(0, len(flat), batch_size):
-        ids.extend(tokenizer(flat[start : start + batch_size], add_special_tokens=False)["input_ids"])
+        # verbose=False: sentences longer than the model are expected here; instances cut them later.
+        encoded = tokenizer(flat[start : start + batch_size], add_special_tokens=False, verbose=False)
+        ids.extend(encoded["input_ids"])
     out: list[TokenizedDocument] = []
     cursor = 0
     for doc in documents:
@@ -84,21 +88,26 @@ def _pair_from_chunk(chunk: list[list[int]], max_tokens: int, rng: random.Random
             return None
         cut = rng.randint(1, len(sentence) - 1)
         tokens_a, tokens_b = sentence[:cut], sentence[cut:]
-    _truncate_pair(tokens_a, tokens_b, max_tokens, rng)
+    _truncate_pair(tokens_a, tokens_b, max_tokens)
     swapped = rng.random() < 0.5
     if swapped:
         tokens_a, tokens_b = tokens_b, tokens_a
     return Instance(tuple(tokens_a), tuple(tokens_b), swapped)
 
 
-def _truncate_pair(tokens_a: list[int], tokens_b: list[int], max_tokens: int, rng: random.Random) -> None:
-    """BERT's `truncate_seq_pair`: trim the longer segment, from the front or the back at random."""
-    while len(tokens_a) + len(tokens_b) > max_tokens:
-        longer = tokens_a if len(tokens_a) > len(tokens_b) else tokens_b
-        if rng.random() < 0.5:
-            del longer[0]
+def _truncate_pair(tokens_a: list[int], tokens_b: list[int], max_tokens: int) -> None:
+    """Trim the longer segment at its outer end (A's front, B's back) until the pair fits.
+
+    BERT's `truncate_seq_pair` trims either end at random, which can cut text out from between A and
+    B; trimming the outer ends keeps the two segments adjacent, so "B follows A" stays literally true.
+    """
+    excess = len(tokens_a) + len(tokens_b) - max_tokens
+    while excess > 0:
+        if len(tokens_a) > len(tokens_b):
+            del tokens_a[0]
         else:
-            longer.pop()
+            tokens_b.pop()
+        excess -= 1
 
 
 def single_instances(documents: Sequence[TokenizedDocument], max_seq_len: int) -> list[Instance]:

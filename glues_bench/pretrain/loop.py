@@ -21,7 +21,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -152,7 +152,9 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     step = 0
     if resume_from is not None:
-        step = load_checkpoint(resume_from, objective.trainable, optimizer, scheduler, stream, run_config, device)
+        step = load_checkpoint(
+            resume_from, objective.trainable, optimizer, scheduler, stream, run_config, device
+        )
         _truncate_log(out_dir / LOG_FILE, step)
         log.info("resumed from %s at step %d", resume_from, step)
     result = LoopResult(start_step=step, end_step=step)
@@ -187,7 +189,14 @@ def train(
                 bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens / elapsed:,.0f}")
             if step % config.checkpoint_every == 0 or step == config.max_steps:
                 result.last_checkpoint = save_checkpoint(
-                    out_dir, step, trainable, optimizer, scheduler, stream, run_config, config.keep_checkpoints
+                    out_dir,
+                    step,
+                    trainable,
+                    optimizer,
+                    scheduler,
+                    stream,
+                    run_config,
+                    config.keep_checkpoints,
                 )
     if bar is not None:
         bar.close()
@@ -246,7 +255,9 @@ def list_checkpoints(out_dir: Path) -> list[Path]:
     root = out_dir / CHECKPOINTS_DIR
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if p.name.startswith(_CHECKPOINT_PREFIX) and (p / "state.json").is_file()]
+    found = [
+        p for p in root.iterdir() if p.name.startswith(_CHECKPOINT_PREFIX) and (p / "state.json").is_file()
+    ]
     return sorted(found, key=lambda p: int(p.name.removeprefix(_CHECKPOINT_PREFIX)))
 
 
@@ -356,7 +367,9 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
         )
     )
     python_state = state["python"]
-    random.setstate((python_state["version"], tuple(python_state["internal"].tolist()), python_state["gauss"]))
+    random.setstate(
+        (python_state["version"], tuple(python_state["internal"].tolist()), python_state["gauss"])
+    )
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
@@ -374,7 +387,3 @@ def read_log(out_dir: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line]
-
-
-def loop_config_dict(config: LoopConfig) -> dict[str, Any]:
-    return asdict(config)

@@ -17,7 +17,7 @@ import numpy as np
 
 IGNORE_INDEX = -100  # label of positions the MLM loss skips (transformers' convention)
 # ALBERT's `_is_start_piece`: punctuation pieces start a new word even without the "▁" prefix.
-_PUNCTUATION = frozenset('!"#$%&\'()*+,-./:;?@[\\]^_`{|}~¿¡«»')
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;?@[\\]^_`{|}~¿¡«»")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,6 @@ class MaskingConfig:
     whole_word: bool = True  # mask all pieces of a word together
     mask_token_prob: float = 0.8
     random_token_prob: float = 0.1
-
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,9 @@ def candidate_words(token_ids: Sequence[int], vocab: Vocabulary, whole_word: boo
     for position, token in enumerate(token_ids):
         if token in vocab.special_ids:
             continue
-        continues_word = whole_word and words and not vocab.word_start[token] and words[-1][-1] == position - 1
+        continues_word = (
+            whole_word and words and not vocab.word_start[token] and words[-1][-1] == position - 1
+        )
         if continues_word:
             words[-1].append(position)
         else:
@@ -83,29 +84,39 @@ def candidate_words(token_ids: Sequence[int], vocab: Vocabulary, whole_word: boo
     return words
 
 
-def choose_masked_positions(
+def choose_masked_spans(
     words: Sequence[Sequence[int]], n_tokens: int, config: MaskingConfig, rng: np.random.Generator
-) -> list[int]:
-    """ALBERT's n-gram selection: shuffled start words, n ~ 1/n, shrink n until the budget fits."""
+) -> list[list[int]]:
+    """ALBERT's n-gram selection, in the order drawn: shuffled start words, n ~ 1/n, n shrunk until the
+    span fits the budget of min(max_predictions, 15% of the tokens) positions; overlapping spans skipped."""
     budget = min(config.max_predictions, max(1, round(n_tokens * config.masked_lm_prob)))
     ngram_sizes = np.arange(1, config.max_ngram + 1)
     weights = 1.0 / ngram_sizes
-    chosen: list[int] = []
+    spans: list[list[int]] = []
+    n_chosen = 0
     covered: set[int] = set()
     for start in rng.permutation(len(words)):
-        if len(chosen) >= budget:
+        if n_chosen >= budget:
             break
         available = min(config.max_ngram, len(words) - start)
         n = int(rng.choice(ngram_sizes[:available], p=weights[:available] / weights[:available].sum()))
         positions = _flatten(words[start : start + n])
-        while len(chosen) + len(positions) > budget and n > 1:
+        while n_chosen + len(positions) > budget and n > 1:
             n -= 1
             positions = _flatten(words[start : start + n])
-        if len(chosen) + len(positions) > budget or covered.intersection(positions):
+        if n_chosen + len(positions) > budget or covered.intersection(positions):
             continue
         covered.update(positions)
-        chosen.extend(positions)
-    return sorted(chosen)
+        spans.append(positions)
+        n_chosen += len(positions)
+    return spans
+
+
+def choose_masked_positions(
+    words: Sequence[Sequence[int]], n_tokens: int, config: MaskingConfig, rng: np.random.Generator
+) -> list[int]:
+    """The positions of `choose_masked_spans`, sorted."""
+    return sorted(_flatten(choose_masked_spans(words, n_tokens, config, rng)))
 
 
 def _flatten(groups: Sequence[Sequence[int]]) -> list[int]:

@@ -220,6 +220,7 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "href": run_href(run.id),
         "model": run.submission,
         "model_href": model_href(run.submission),
+        "task": run.task,
         "variant": run.variant,
         "role": run.role,
         "status": run.status,
@@ -329,7 +330,6 @@ def run_context(run: RunRecord, page_dir: Path) -> dict[str, Any]:
         "run": {
             **run_summary(run),
             "checkpoint_sha256": run.checkpoint_sha256,
-            "task": run.task,
             "task_href": task_href(run.task),
             "spec_version": run.spec_version,
             "spec_hash": run.spec_hash,

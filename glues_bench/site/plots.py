@@ -30,6 +30,11 @@ class PlotPoint:
     on_front: bool
 
 
+def _literal(text: str) -> str:
+    """Escape `$` so matplotlib draws a model name as-is instead of parsing it as mathtext."""
+    return text.replace("$", r"\$")
+
+
 def score_vs_params_svg(points: Sequence[PlotPoint], reference_average: float | None = None) -> str:
     """GLUES average against parameter count (log x). Pareto-front models are ringed and joined."""
     import matplotlib
@@ -77,7 +82,7 @@ def score_vs_params_svg(points: Sequence[PlotPoint], reference_average: float | 
             )
         for point in ordered:
             axes.annotate(
-                point.name,
+                _literal(point.name),
                 (point.params, point.average),
                 textcoords="offset points",
                 xytext=(5, 4),

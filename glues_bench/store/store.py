@@ -227,12 +227,13 @@ class Store:
         selection_rule: str | None = DEFAULT_SELECTION_RULE,
         details: Mapping[str, Any] | None = None,
         started_at: datetime | None = None,
+        redo: bool = False,
     ) -> int:
         """Record a run as `running` and return its id.
 
-        A key whose run failed before is restarted in place (attempt + 1, old metrics dropped).
-        A key that is `done` or still `running` is refused: check `find_done_run` first, and call
-        `mark_stale_running_failed` for runs a killed process left behind.
+        A key whose run failed before is restarted in place (attempt + 1, old metrics dropped), and so
+        is a `done` one when `redo` is set. Otherwise a `done` or still `running` key is refused: check
+        `find_done_run` first, and call `mark_stale_running_failed` for runs a killed process left behind.
         """
         _check_key(key)
         if harness_version is None:
@@ -276,10 +277,11 @@ class Store:
                 session.add(row)
                 session.flush()
                 return row.id
-            if row.status != "failed":
-                hint = (
-                    " (if its process died, run mark_stale_running_failed)" if row.status == "running" else ""
-                )
+            if row.status == "running" or (row.status == "done" and not redo):
+                hint = {
+                    "running": " (if its process died, run mark_stale_running_failed)",
+                    "done": " (pass redo=True to run it again)",
+                }[row.status]
                 raise StoreError(f"run {row.id} with this key is already {row.status}{hint}")
             row.metrics.clear()
             row.predictions.clear()
@@ -292,24 +294,18 @@ class Store:
         self,
         run_id: int,
         metrics: Mapping[str, Mapping[str, float]],
-        predictions: Mapping[str, str | Path] | None = None,
+        predictions: Mapping[str, str | Path | tuple[str | Path, str]] | None = None,
         *,
         durations: Mapping[str, float] | None = None,
         details: Mapping[str, Any] | None = None,
         finished_at: datetime | None = None,
     ) -> None:
-        """Mark a running run `done` with its metrics ({split: {metric: percent}}) and prediction files
-        ({split: path}, hashed here), all in one transaction."""
+        """Mark a running run `done` with its metrics ({split: {metric: percent}}) and prediction files,
+        all in one transaction. A prediction file is `{split: path}` (hashed here) or `{split: (path,
+        sha256)}` (checked against the file). Metric names are the task's metrics, plus an optional
+        `score` (kept for reference; the leaderboard recomputes it from the score metrics)."""
         checked = _check_metrics(run_id, metrics)
-        files = {split: Path(path).resolve() for split, path in (predictions or {}).items()}
-        for split, path in files.items():
-            if split not in SPLITS:
-                raise StoreError(
-                    f"run {run_id}: predictions split {split!r} is not one of {', '.join(SPLITS)}"
-                )
-            if not path.is_file():
-                raise StoreError(f"run {run_id}: predictions file {path} does not exist")
-        hashes = {split: file_sha256(path) for split, path in files.items()}
+        files, hashes = _prediction_files(run_id, predictions or {})
         finished_at = finished_at or _now()
         with self._transaction(self._writer) as session:
             row = _running(session, run_id)
@@ -363,6 +359,46 @@ class Store:
             if row is None:
                 raise StoreError(f"no run with id {run_id}")
             return _run_record(row)
+
+    def best_config(
+        self, submission: str, task: str, variant: str | None = None, spec_hash: str | None = None
+    ) -> dict[str, Any] | None:
+        """The dev-selected config of one model on one task, as the leaderboard selects it (None if no
+        run has a dev score yet). Keys: hparams, hparams_key, config_key, dev_mean, test_mean, test_sd,
+        n_seeds, run_ids. `variant`/`spec_hash` default to the task's default variant and current spec."""
+        from glues_bench.aggregate import run_scores, select_task_result
+        from glues_bench.tasks import get_task
+
+        spec = get_task(task)
+        resolved = spec.resolve(variant)
+        with self.session() as session:
+            owner = session.scalars(select(Submission).where(Submission.name == submission)).one_or_none()
+            if owner is None:
+                return None
+            query = select(Run).where(
+                Run.submission_id == owner.id,
+                Run.task == spec.name,
+                Run.variant == resolved.variant,
+                Run.spec_hash == (spec_hash or resolved.spec_hash),
+                Run.status == "done",
+            )
+            if owner.checkpoint_sha256 is not None:
+                query = query.where(Run.checkpoint_sha256 == owner.checkpoint_sha256)
+            rows = session.scalars(query.options(selectinload(Run.metrics), selectinload(Run.predictions)))
+            records = [_run_record(r) for r in rows]
+        result = select_task_result(spec.name, spec.score_metrics, [run_scores(r) for r in records])
+        if result is None:
+            return None
+        return {
+            "hparams": dict(result.hparams or {}),
+            "hparams_key": _hparams_key(result.hparams or {}) or result.config_key,
+            "config_key": result.config_key,
+            "dev_mean": result.dev_score,
+            "test_mean": result.score,
+            "test_sd": result.sd,
+            "n_seeds": result.n_seeds,
+            "run_ids": list(result.run_ids),
+        }
 
     def mark_stale_running_failed(
         self, *, everything: bool = False, now: datetime | None = None
@@ -505,6 +541,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _hparams_key(hparams: Mapping[str, Any]) -> str | None:
+    """`bs32-lr2e-05-ep3` when the dict is a task-spec HParams, else None."""
+    from pydantic import ValidationError
+
+    from glues_bench.tasks import HParams
+
+    try:
+        return HParams.model_validate(dict(hparams)).key()
+    except ValidationError:
+        return None
+
+
 def _process_alive(pid: int | None) -> bool:
     if pid is None:
         return False
@@ -542,10 +590,30 @@ def _check_metrics(run_id: int, metrics: Mapping[str, Mapping[str, float]]) -> d
     return checked
 
 
+def _prediction_files(
+    run_id: int, predictions: Mapping[str, str | Path | tuple[str | Path, str]]
+) -> tuple[dict[str, Path], dict[str, str]]:
+    files: dict[str, Path] = {}
+    hashes: dict[str, str] = {}
+    for split, given in predictions.items():
+        if split not in SPLITS:
+            raise StoreError(f"run {run_id}: predictions split {split!r} is not one of {', '.join(SPLITS)}")
+        path, claimed = (given[0], given[1]) if isinstance(given, tuple) else (given, None)
+        path = Path(path).resolve()
+        if not path.is_file():
+            raise StoreError(f"run {run_id}: predictions file {path} does not exist")
+        files[split], hashes[split] = path, file_sha256(path)
+        if claimed is not None and claimed != hashes[split]:
+            raise StoreError(
+                f"run {run_id}: predictions file {path} has sha256 {hashes[split]}, not {claimed}"
+            )
+    return files, hashes
+
+
 def _check_metric_names(row: Run, metrics: Mapping[str, Mapping[str, float]]) -> None:
     from glues_bench.tasks import get_task
 
-    known = get_task(row.task).metrics
+    known = (*get_task(row.task).metrics, "score")
     for split, values in metrics.items():
         for name in values:
             if name not in known:

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from glues_bench.errors import DataError
 from glues_bench.tasks.spec import HParams, ResolvedTask
 from glues_bench.train.batching import collate, eval_batches, number_of_batches, train_batches
 from glues_bench.train.heads import (
@@ -95,6 +96,8 @@ def finetune(
 
     # -- data
     encoded = head.encode(task, train, tokenizer, max_length, training=True)
+    if not encoded.features:
+        raise DataError(f"task {task.name}: the training split has no usable examples")
     lengths = [len(feature["input_ids"]) for feature in encoded.features]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
@@ -149,7 +152,9 @@ def finetune(
     started = time.perf_counter()
     dev_predictions = predict(head, task, model, tokenizer, dev, max_length, device, progress)
     test_predictions = (
-        predict(head, task, model, tokenizer, test, max_length, device, progress) if test is not None else None
+        predict(head, task, model, tokenizer, test, max_length, device, progress)
+        if test is not None
+        else None
     )
     return FinetuneResult(
         dev_predictions=dev_predictions,
@@ -166,7 +171,9 @@ def finetune(
     )
 
 
-def predict(head: Head, task, model, tokenizer, dataset, max_length: int, device: str, progress: bool) -> dict:
+def predict(
+    head: Head, task, model, tokenizer, dataset, max_length: int, device: str, progress: bool
+) -> dict:
     """Predictions for every example of `dataset`, in the `glues-bench score` format."""
     encoded: Encoded = head.encode(task, dataset, tokenizer, max_length, training=False)
     outputs = predict_features(head, model, encoded.features, tokenizer, device, progress, task.name)
@@ -174,8 +181,9 @@ def predict(head: Head, task, model, tokenizer, dataset, max_length: int, device
 
 
 @torch.inference_mode()
-def predict_features(head: Head, model, features: Sequence[dict], tokenizer, device: str, progress: bool,
-                     label: str = "") -> list[Any]:
+def predict_features(
+    head: Head, model, features: Sequence[dict], tokenizer, device: str, progress: bool, label: str = ""
+) -> list[Any]:
     """The head's per-feature outputs, in feature order; batches sorted by length to pad little."""
     from tqdm.auto import tqdm
 
@@ -187,7 +195,7 @@ def predict_features(head: Head, model, features: Sequence[dict], tokenizer, dev
         batch = to_device(collate([features[i] for i in indices], pad_id), device)
         with autocast_for(device):
             model_outputs = model(**batch)
-        for i, output in zip(indices, head.feature_outputs(model_outputs, batch)):
+        for i, output in zip(indices, head.feature_outputs(model_outputs, batch), strict=True):
             outputs[i] = output
     return outputs
 
@@ -220,7 +228,9 @@ def effective_max_length(requested: int, tokenizer, config) -> int:
 def safetensors_kwargs(checkpoint: str) -> dict[str, bool]:
     """Insist on safetensors when the local checkpoint has them (never unpickle what we need not)."""
     folder = Path(checkpoint)
-    if folder.is_dir() and (any(folder.glob("*.safetensors")) or any(folder.glob("*.safetensors.index.json"))):
+    if folder.is_dir() and (
+        any(folder.glob("*.safetensors")) or any(folder.glob("*.safetensors.index.json"))
+    ):
         return {"use_safetensors": True}
     return {}
 

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from glues_bench.errors import DataError, GluesError
-from glues_bench.train.batching import IGNORE_INDEX, Feature
+from glues_bench.train.batching import IGNORE_INDEX, Feature, as_array
+
+ENCODE_CHUNK = 2000
+"""Examples tokenised per call: bounds the memory of the tokenizer's Python-list output."""
 
 
 class TokenizerNotSupported(GluesError):
@@ -84,11 +87,11 @@ class TokenClassificationHead:
                     if tag_ids is not None:
                         labels += [tag_ids[example][word]] + [IGNORE_INDEX] * (len(word_ids) - 1)
                 input_ids += suffix
-                feature: Feature = {"input_ids": input_ids, "attention_mask": [1] * len(input_ids)}
+                feature: Feature = {"input_ids": as_array(input_ids)}
                 if with_segments:
-                    feature["token_type_ids"] = [0] * len(input_ids)
+                    feature["token_type_ids"] = as_array([0] * len(input_ids))
                 if tag_ids is not None:
-                    feature["labels"] = labels + [IGNORE_INDEX] * len(suffix)
+                    feature["labels"] = as_array(labels + [IGNORE_INDEX] * len(suffix))
                 features.append(feature)
                 sources.append(TokenWindow(example, start, tuple(firsts)))
         n_examples = len({window.example for window in sources})
@@ -97,14 +100,14 @@ class TokenClassificationHead:
     def feature_outputs(self, outputs, batch: dict) -> list[list[int]]:
         label_ids = outputs.logits.argmax(dim=-1).cpu()
         lengths = batch["attention_mask"].sum(dim=1).tolist()
-        return [row[:length].tolist() for row, length in zip(label_ids, lengths)]
+        return [row[:length].tolist() for row, length in zip(label_ids, lengths, strict=True)]
 
     def decode(self, task, dataset, encoded: Encoded, outputs) -> dict[str, list[str]]:
         predicted: list[list[str | None]] = [[None] * len(words) for words in dataset["tokens"]]
-        for window, label_ids in zip(encoded.sources, outputs):
+        for window, label_ids in zip(encoded.sources, outputs, strict=True):
             for offset, position in enumerate(window.first_token_positions):
                 predicted[window.example][window.first_word + offset] = task.labels[label_ids[position]]
-        return dict(zip(_ids(dataset), predicted))
+        return dict(zip(_ids(dataset), predicted, strict=True))
 
 
 def word_pieces(tokenizer, sentences: list[list[str]]) -> list[list[list[int]]]:
@@ -114,18 +117,18 @@ def word_pieces(tokenizer, sentences: list[list[str]]) -> list[list[list[int]]]:
     so that every gold word still gets exactly one prediction.
     """
     non_empty = [i for i, words in enumerate(sentences) if words]
-    encoding = (
-        tokenizer([sentences[i] for i in non_empty], is_split_into_words=True, add_special_tokens=False)
-        if non_empty
-        else None
-    )
     result: list[list[list[int]]] = [[] for _ in sentences]
-    for row, i in enumerate(non_empty):
-        pieces: list[list[int]] = [[] for _ in sentences[i]]
-        for token_id, word in zip(encoding["input_ids"][row], encoding.word_ids(row)):
-            if word is not None:
-                pieces[word].append(token_id)
-        result[i] = [p or [_unknown_id(tokenizer)] for p in pieces]
+    for chunk in chunked(non_empty):
+        # Unbounded on purpose (windows come later): verbose=False silences the "longer than max" warning.
+        encoding = tokenizer(
+            [sentences[i] for i in chunk], is_split_into_words=True, add_special_tokens=False, verbose=False
+        )
+        for row, i in enumerate(chunk):
+            pieces: list[list[int]] = [[] for _ in sentences[i]]
+            for token_id, word in zip(encoding["input_ids"][row], encoding.word_ids(row), strict=True):
+                if word is not None:
+                    pieces[word].append(token_id)
+            result[i] = [p or [_unknown_id(tokenizer)] for p in pieces]
     return result
 
 
@@ -149,7 +152,7 @@ def pack_windows(word_lengths: Sequence[int], budget: int) -> list[tuple[int, in
 
 
 def special_affixes(tokenizer) -> tuple[list[int], list[int]]:
-    """The special tokens the tokenizer puts before and after one sequence (`[CLS]` / `[SEP]`, `<s>` / `</s>`)."""
+    """Special tokens the tokenizer puts around one sequence (`[CLS]`…`[SEP]`, `<s>`…`</s>`)."""
     probe = tokenizer(["x"], is_split_into_words=True)
     word_ids = probe.word_ids()
     first = next(i for i, w in enumerate(word_ids) if w is not None)
@@ -160,11 +163,9 @@ def special_affixes(tokenizer) -> tuple[list[int], list[int]]:
 def _tag_ids(task, dataset, sentences: list[list[str]]) -> list[list[int]]:
     index = {label: i for i, label in enumerate(task.labels)}
     result = []
-    for example_id, words, tags in zip(_ids(dataset), sentences, dataset["tags"]):
+    for example_id, words, tags in zip(_ids(dataset), sentences, dataset["tags"], strict=True):
         if len(tags) != len(words):
-            raise DataError(
-                f"training example id={example_id}: {len(words)} words but {len(tags)} tags"
-            )
+            raise DataError(f"training example id={example_id}: {len(words)} words but {len(tags)} tags")
         result.append([_label_index(index, tag, example_id, task.name) for tag in tags])
     return result
 
@@ -181,15 +182,22 @@ class SequenceClassificationHead:
         texts = list(dataset["text"])
         pairs = list(dataset["text_pair"]) if task.spec.pair else None
         if pairs is not None:
-            missing = next((i for i, text in zip(_ids(dataset), pairs) if text is None), None)
+            missing = next((i for i, text in zip(_ids(dataset), pairs, strict=True) if text is None), None)
             if missing is not None:
                 raise DataError(f"example id={missing}: task {task.name} needs a text_pair, found none")
-        encoding = tokenizer(texts, pairs, truncation="longest_first", max_length=max_length)
-        keys = model_input_keys(tokenizer, encoding)
-        features = [{key: encoding[key][i] for key in keys} for i in range(len(texts))]
+        features: list[Feature] = []
+        for chunk in chunked(range(len(texts))):
+            encoding = tokenizer(
+                [texts[i] for i in chunk],
+                [pairs[i] for i in chunk] if pairs is not None else None,
+                truncation="longest_first",
+                max_length=max_length,
+            )
+            keys = model_input_keys(tokenizer, encoding)
+            features += [{key: as_array(encoding[key][row]) for key in keys} for row in range(len(chunk))]
         if training:
             index = {label: i for i, label in enumerate(task.labels)}
-            for feature, example_id, label in zip(features, _ids(dataset), dataset["label"]):
+            for feature, example_id, label in zip(features, _ids(dataset), dataset["label"], strict=True):
                 feature["labels"] = _label_index(index, label, example_id, task.name)
         return Encoded(features, list(range(len(texts))), len(texts))
 
@@ -198,7 +206,10 @@ class SequenceClassificationHead:
 
     def decode(self, task, dataset, encoded: Encoded, outputs) -> dict[str, str]:
         ids = _ids(dataset)
-        return {ids[example]: task.labels[label_id] for example, label_id in zip(encoded.sources, outputs)}
+        return {
+            ids[example]: task.labels[label_id]
+            for example, label_id in zip(encoded.sources, outputs, strict=True)
+        }
 
 
 # -- shared helpers ----------------------------------------------------------------------------------
@@ -213,8 +224,13 @@ def require_fast_tokenizer(tokenizer, task_name: str) -> None:
 
 
 def model_input_keys(tokenizer, encoding) -> list[str]:
-    """The encoding's keys the model accepts (e.g. DistilBERT takes no `token_type_ids`)."""
-    return [key for key in tokenizer.model_input_names if key in encoding]
+    """The encoding's keys the model accepts (e.g. DistilBERT takes no `token_type_ids`), but the
+    attention mask, which `collate` derives from lengths."""
+    return [key for key in tokenizer.model_input_names if key in encoding and key != "attention_mask"]
+
+
+def chunked(indices: Sequence[int], size: int = ENCODE_CHUNK) -> list[Sequence[int]]:
+    return [indices[i : i + size] for i in range(0, len(indices), size)]
 
 
 def _ids(dataset) -> list[str]:
@@ -235,4 +251,3 @@ def _unknown_id(tokenizer) -> int:
             "a word produced no sub-tokens and the tokenizer has no unknown token to stand in for it"
         )
     return tokenizer.unk_token_id
-

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from glues_bench.errors import DataError, GluesError
-from glues_bench.train.heads import Encoded, _ids, model_input_keys, require_fast_tokenizer
+from glues_bench.train.batching import as_array
+from glues_bench.train.heads import Encoded, _ids, chunked, model_input_keys, require_fast_tokenizer
 
 Offsets = tuple[tuple[int, int] | None, ...]
 """Per token: its character span in the context, or None for question and special tokens."""
@@ -55,42 +56,44 @@ class ExtractiveQAHead:
                 raise DataError(f"task {task.name}: no training example has a non-empty answer")
         question_budget = max_length // 2
         stride = doc_stride_for(tokenizer, max_length, question_budget, task.spec.doc_stride)
-        encoding = tokenizer(
-            # run_qa strips leading spaces: some questions start with many, which wastes the window.
-            fit_questions([questions[i].lstrip() for i in examples], tokenizer, question_budget),
-            [contexts[i] for i in examples],
-            truncation="only_second",
-            max_length=max_length,
-            stride=stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        keys = model_input_keys(tokenizer, encoding)
         features, sources = [], []
-        for i, input_ids in enumerate(encoding["input_ids"]):
-            example = examples[encoding["overflow_to_sample_mapping"][i]]
-            offsets = context_offsets(encoding["offset_mapping"][i], encoding.sequence_ids(i))
-            feature = {key: encoding[key][i] for key in keys}
-            if training:
-                cls_index = input_ids.index(tokenizer.cls_token_id) if tokenizer.cls_token_id in input_ids else 0
-                start_char, text = answers[example]
-                start, end = answer_token_span(offsets, start_char, start_char + len(text), cls_index)
-                feature["start_positions"], feature["end_positions"] = start, end
-                sources.append(example)  # training windows are never decoded: keep them light
-            else:
-                sources.append(QAWindow(example, offsets))
-            features.append(feature)
+        for chunk in chunked(examples):
+            encoding = tokenizer(
+                # run_qa strips leading spaces: some questions start with many, which wastes the window.
+                fit_questions([questions[i].lstrip() for i in chunk], tokenizer, question_budget),
+                [contexts[i] for i in chunk],
+                truncation="only_second",
+                max_length=max_length,
+                stride=stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+            )
+            keys = model_input_keys(tokenizer, encoding)
+            for i, input_ids in enumerate(encoding["input_ids"]):
+                example = chunk[encoding["overflow_to_sample_mapping"][i]]
+                offsets = context_offsets(encoding["offset_mapping"][i], encoding.sequence_ids(i))
+                feature = {key: as_array(encoding[key][i]) for key in keys}
+                if training:
+                    start_char, text = answers[example]
+                    start, end = answer_token_span(
+                        offsets, start_char, start_char + len(text), cls_position(input_ids, tokenizer)
+                    )
+                    feature["start_positions"], feature["end_positions"] = start, end
+                    sources.append(example)  # training windows are never decoded: keep them light
+                else:
+                    sources.append(QAWindow(example, offsets))
+                features.append(feature)
         return Encoded(features, sources, len(examples))
 
     def feature_outputs(self, outputs, batch: dict) -> list[tuple[np.ndarray, np.ndarray]]:
         starts = outputs.start_logits.float().cpu().numpy()
         ends = outputs.end_logits.float().cpu().numpy()
         lengths = batch["attention_mask"].sum(dim=1).tolist()
-        return [(s[:n], e[:n]) for s, e, n in zip(starts, ends, lengths)]
+        return [(s[:n], e[:n]) for s, e, n in zip(starts, ends, lengths, strict=True)]
 
     def decode(self, task, dataset, encoded: Encoded, outputs) -> dict[str, str]:
         windows_of: dict[int, list] = defaultdict(list)
-        for window, (start_logits, end_logits) in zip(encoded.sources, outputs):
+        for window, (start_logits, end_logits) in zip(encoded.sources, outputs, strict=True):
             windows_of[window.example].append((start_logits, end_logits, window.context_offsets))
         contexts = list(dataset["context"])
         predictions = {}
@@ -102,7 +105,7 @@ class ExtractiveQAHead:
 
 def first_answer(answers: dict) -> tuple[int, str] | None:
     """(answer_start, text) of the first answer with visible text, or None."""
-    for text, start in zip(answers["text"], answers["answer_start"]):
+    for text, start in zip(answers["text"], answers["answer_start"], strict=True):
         if text.strip():
             return int(start), text
     return None
@@ -110,10 +113,10 @@ def first_answer(answers: dict) -> tuple[int, str] | None:
 
 def fit_questions(questions: list[str], tokenizer, max_tokens: int) -> list[str]:
     """Cut questions longer than `max_tokens` sub-tokens at a token boundary (real ones never are)."""
-    encoding = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+    encoding = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     return [
         question if len(offsets) <= max_tokens else question[: offsets[max_tokens - 1][1]]
-        for question, offsets in zip(questions, encoding["offset_mapping"])
+        for question, offsets in zip(questions, encoding["offset_mapping"], strict=True)
     ]
 
 
@@ -125,8 +128,14 @@ def doc_stride_for(tokenizer, max_length: int, question_budget: int, doc_stride:
     return min(doc_stride, room)
 
 
+def cls_position(input_ids: list[int], tokenizer) -> int:
+    """Where unanswerable windows point: the CLS token (or position 0 for tokenizers without one)."""
+    cls_id = tokenizer.cls_token_id
+    return input_ids.index(cls_id) if cls_id is not None and cls_id in input_ids else 0
+
+
 def context_offsets(offsets: Sequence[tuple[int, int]], sequence_ids: Sequence[int | None]) -> Offsets:
-    return tuple(tuple(o) if s == 1 else None for o, s in zip(offsets, sequence_ids))
+    return tuple(tuple(o) if s == 1 else None for o, s in zip(offsets, sequence_ids, strict=True))
 
 
 def answer_token_span(offsets: Offsets, start_char: int, end_char: int, cls_index: int) -> tuple[int, int]:

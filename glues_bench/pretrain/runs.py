@@ -1,0 +1,98 @@
+"""What the pretraining and distillation scripts share: corpus loading, the contamination gate, tokenizers,
+checkpoint lookup and the error-to-exit-code edge."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from glues_bench.errors import GluesError
+from glues_bench.pretrain import contamination
+from glues_bench.pretrain.corpus import Document, document_texts, load_documents, parse_corpus_source
+from glues_bench.pretrain.errors import PretrainError
+from glues_bench.pretrain.loop import latest_checkpoint
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTAMINATION_REPORT = "contamination.json"
+
+
+def default_data_dir() -> Path:
+    """$GLUES_SHARED_DATA, else ../shared/data next to the repository (where the GLUES files live here)."""
+    return Path(os.environ.get("GLUES_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def load_corpus(specs: Sequence[str], data_dir: Path | None) -> tuple[list[Document], list[str]]:
+    """(documents of every source, their descriptions)."""
+    sources = [parse_corpus_source(spec, data_dir) for spec in specs]
+    documents: list[Document] = []
+    for source in sources:
+        loaded = load_documents(source)
+        log.info(
+            "corpus %s: %d documents, %d sentences", source.describe(), len(loaded), sum(map(len, loaded))
+        )
+        documents.extend(loaded)
+    return documents, [s.describe() for s in sources]
+
+
+def contamination_gate(
+    documents: Sequence[Document], data_dir: Path | None, out_dir: Path, allow: bool, decontaminate: bool
+) -> tuple[list[Document], contamination.ContaminationReport]:
+    """Check the corpus against every available GLUES dev/test split (after dropping overlapping corpus
+    documents when `decontaminate`), save the report, refuse a contaminated corpus unless `allow`."""
+    eval_documents, unavailable = contamination.glues_eval_documents(data_dir)
+    kept = list(documents)
+    if decontaminate:
+        keep = contamination.decontaminate(list(document_texts(kept)), eval_documents)
+        kept = [kept[i] for i in keep]
+        log.info(
+            "decontamination dropped %d of %d corpus documents", len(documents) - len(kept), len(documents)
+        )
+    report = contamination.check_contamination(document_texts(kept), eval_documents)
+    report.unavailable = unavailable
+    report.dropped_documents = len(documents) - len(kept)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / CONTAMINATION_REPORT).write_text(json.dumps(report.to_dict(), indent=2))
+    log.info("contamination check: %s", report.summary())
+    if unavailable:
+        log.warning("not checked (unavailable): %s", ", ".join(sorted(unavailable)))
+    contamination.enforce(report, allow)
+    return kept, report
+
+
+def resolve_resume(resume: str | None, out_dir: Path) -> Path | None:
+    """`--resume` alone (= "latest") picks the newest complete checkpoint under `out_dir`."""
+    if resume is None:
+        return None
+    if resume == "latest":
+        found = latest_checkpoint(out_dir)
+        if found is None:
+            raise PretrainError(f"--resume: no checkpoint under {out_dir / 'checkpoints'}")
+        return found
+    path = Path(resume)
+    if not (path / "state.json").is_file():
+        raise PretrainError(f"--resume {resume}: not a checkpoint directory (no state.json)")
+    return path
+
+
+def configure_threads(threads: int | None) -> None:
+    """Pin torch's intra-op threads (the dev machine is shared: use 1 in long jobs)."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Scripts' edge: user errors print one line and exit 2, like `glues-bench`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        main()
+    except GluesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

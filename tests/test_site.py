@@ -1,0 +1,313 @@
+"""The static site: deterministic, escaped, self-contained, and what a browser shows matches the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from glues_bench.cli import main
+from glues_bench.site import SiteError, build_site
+from glues_bench.store import RunKey, Store, open_store
+from glues_bench.tasks import TASK_ORDER, get_task
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REPORTED_FILE = REPO_ROOT / "leaderboard" / "reported_results.yaml"
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+import screenshot_site  # noqa: E402
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+EVIL = "<script>alert(1)</script>"
+OURS = "ALBETO tiny (ours)"
+
+
+def _run(store: Store, model: str, sha: str, task: str, hparams: dict, seed: int, metrics: dict, **kw) -> int:
+    resolved = get_task(task).resolve()
+    key = RunKey(
+        submission=model, checkpoint_sha256=sha, task=task, variant=resolved.variant,
+        spec_hash=resolved.spec_hash, data_fingerprint={"dev": "d" * 64, "test": "e" * 64},
+        hparams=hparams, seed=seed,
+    )  # fmt: skip
+    start = T0 + timedelta(minutes=seed)
+    run_id = store.start_run(key, spec_version=resolved.spec.version, device="cpu", started_at=start)
+    store.finish_run(run_id, metrics, finished_at=start + timedelta(seconds=30), **kw)
+    return run_id
+
+
+def _scores(task: str, dev: float, test: float) -> dict:
+    names = get_task(task).score_metrics
+    return {"dev": dict.fromkeys(names, dev), "test": dict.fromkeys(names, test)}
+
+
+def populate(store: Store, predictions: Path) -> None:
+    """The paper's rows, a complete measured model (NER searched over 2 configs × 2 seeds) and an
+    incomplete one whose name, notes and manifest are markup."""
+    store.import_reported(REPORTED_FILE, now=T0)
+    store.upsert_submission(
+        OURS, origin="in-house", family="ALBETO", checkpoint_sha256="a" * 64, params_total=5_000_000, now=T0
+    )
+    small, large = {"learning_rate": 5e-5, "batch_size": 16}, {"learning_rate": 1e-5, "batch_size": 16}
+    for task in TASK_ORDER:
+        if task != "ner":
+            _run(store, OURS, "a" * 64, task, small, 1, _scores(task, 70.0, 60.0))
+    # dev prefers `small` (80, 82) although `large` is better on test (90, 91): test = 70 ± 1.41
+    _run(
+        store, OURS, "a" * 64, "ner", small, 1, _scores("ner", 80.0, 70.0), predictions={"test": predictions}
+    )
+    _run(store, OURS, "a" * 64, "ner", small, 2, _scores("ner", 82.0, 72.0))
+    _run(store, OURS, "a" * 64, "ner", large, 1, _scores("ner", 79.0, 90.0))
+    _run(store, OURS, "a" * 64, "ner", large, 2, _scores("ner", 80.0, 91.0))
+    store.upsert_submission(
+        EVIL, origin="external", checkpoint_sha256="b" * 64, notes=f"notes {EVIL}",
+        manifest={"name": EVIL, "hub_id": '"><img src=x onerror=alert(2)>'}, now=T0,
+    )  # fmt: skip
+    for task in ("pos", "xnli"):
+        _run(store, EVIL, "b" * 64, task, small, 1, _scores(task, 50.0, 40.0))
+    failed = store.start_run(
+        RunKey(EVIL, "b" * 64, "mldoc", "default", get_task("mldoc").resolve().spec_hash, {}, small, 1),
+        spec_version=1,
+        started_at=T0,
+    )
+    store.fail_run(failed, f"Traceback: {EVIL}", finished_at=T0 + timedelta(seconds=5))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("site")
+    predictions = root / "predictions" / "ner test.json"
+    predictions.parent.mkdir()
+    predictions.write_text('{"0": ["O"]}', encoding="utf-8")
+    db = f"sqlite:///{root / 'results.db'}"
+    with open_store(db) as store:
+        populate(store, predictions)
+        snapshot = store.snapshot()
+    out = root / "one" / "site"
+    build_site(snapshot, out)
+    return {"root": root, "db": db, "out": out, "snapshot": snapshot, "predictions": predictions}
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
+    }
+
+
+def _leaderboard_json(db: str, capsys: pytest.CaptureFixture[str]) -> dict:
+    capsys.readouterr()
+    assert main(["leaderboard", "--json", "--db", db]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+# -- determinism -------------------------------------------------------------------------------------
+
+
+def test_building_twice_gives_byte_identical_files(site: dict):
+    first = _files(site["out"])
+    build_site(site["snapshot"], site["out"])
+    assert _files(site["out"]) == first
+    # Another process with another hash seed, through the CLI, into a folder at the same depth.
+    other = site["root"] / "two" / "site"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    code = "import sys; from glues_bench.cli import main; sys.exit(main(sys.argv[1:]))"
+    subprocess.run(
+        [sys.executable, "-c", code, "build-site", "--db", site["db"], "--out", str(other)],
+        check=True,
+        env=env,
+    )
+    assert _files(other) == first
+    assert {"index.html", "index.json", "score_vs_params.svg", "static/style.css", "tasks/ner.html"} <= set(
+        first
+    )
+
+
+def test_index_json_is_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFixture[str]):
+    document = _leaderboard_json(site["db"], capsys)
+    assert json.loads((site["out"] / "index.json").read_text(encoding="utf-8")) == document
+    assert document["last_updated"] == (T0 + timedelta(minutes=2, seconds=30)).isoformat()
+
+
+# -- content -----------------------------------------------------------------------------------------
+
+
+def test_measured_model_shows_the_dev_selected_test_score(site: dict):
+    document = json.loads((site["out"] / "index.json").read_text(encoding="utf-8"))
+    ours = next(row for row in document["rows"] if row["name"] == OURS)
+    ner = ours["tasks"]["ner"]
+    assert (ner["score"], ner["n_seeds"], ner["dev_score"]) == (71.0, 2, 81.0)
+    assert ner["sd"] == pytest.approx(2**0.5)
+    assert ours["complete"] and ours["average"] == pytest.approx((7 * 60.0 + 71.0) / 8)
+    rows = LeaderboardTable.parse((site["out"] / "index.html").read_text(encoding="utf-8"))
+    html_row = next(r for r in rows if r["name"] == OURS)
+    assert html_row["ner"] == "71.00 ± 1.41"
+    assert "measured" in html_row["class"] and "incomplete" not in html_row["class"]
+    evil = next(r for r in rows if r["name"] == EVIL)
+    assert evil["average"] == "2/8" and evil["rank"] == "" and "incomplete" in evil["class"]
+    assert "reported" in next(r for r in rows if r["name"] == "BETO cased")["class"]
+
+
+def test_untrusted_names_render_as_text_on_every_page(site: dict):
+    pages = sorted(site["out"].rglob("*.html"))
+    assert len(pages) == 1 + 8 + 10 + len(site["snapshot"].runs)
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert EVIL not in html, page
+        assert "<img src=x" not in html, page
+    evil_model = next(site["out"].glob("models/script-alert-1-script-*.html"))
+    for page in [site["out"] / "index.html", site["out"] / "tasks" / "pos.html", evil_model]:
+        assert escaped in page.read_text(encoding="utf-8"), page
+    evil_runs = [r.id for r in site["snapshot"].runs if r.submission == EVIL]
+    for run_id in evil_runs:
+        assert escaped in (site["out"] / "runs" / f"{run_id}.html").read_text(encoding="utf-8")
+    assert b"<script>alert" not in (site["out"] / "score_vs_params.svg").read_bytes()
+
+
+class LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value is not None:
+                self.links.append(value)
+
+
+def test_every_link_resolves_on_disk_without_network(site: dict):
+    checked = 0
+    for page in sorted(site["out"].rglob("*.html")):
+        collector = LinkCollector()
+        collector.feed(page.read_text(encoding="utf-8"))
+        for link in collector.links:
+            parsed = urlparse(link)
+            assert not parsed.scheme and not parsed.netloc, f"{page}: external link {link}"
+            target = (page.parent / unquote(parsed.path)).resolve()
+            assert target.is_file(), f"{page}: broken link {link}"
+            checked += 1
+    assert checked > 100
+
+
+def test_run_page_links_its_predictions(site: dict):
+    (run,) = [r for r in site["snapshot"].runs if r.predictions]
+    html = (site["out"] / "runs" / f"{run.id}.html").read_text(encoding="utf-8")
+    assert 'href="../../../predictions/ner%20test.json"' in html
+    assert run.predictions[0].sha256 in html
+
+
+def test_rebuild_removes_stale_files_and_refuses_foreign_folders(site: dict, tmp_path: Path):
+    out = tmp_path / "site"
+    build_site(site["snapshot"], out)
+    (out / "runs" / "999.html").write_text("old", encoding="utf-8")
+    marker = out / ".glues-bench-site"
+    marker.write_text(
+        marker.read_text(encoding="utf-8") + "runs/999.html\n../outside.txt\n", encoding="utf-8"
+    )
+    (tmp_path / "outside.txt").write_text("keep", encoding="utf-8")
+    build_site(site["snapshot"], out)
+    assert not (out / "runs" / "999.html").exists()
+    assert (tmp_path / "outside.txt").exists()
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(SiteError, match="not empty"):
+        build_site(site["snapshot"], foreign)
+
+
+def test_plot_draws_any_name_literally():
+    from glues_bench.site.plots import PlotPoint, score_vs_params_svg
+
+    points = [
+        PlotPoint("$\\bogus{$ 1", 5_000_000, 70.0, reported=False, on_front=True),
+        PlotPoint(EVIL, 10**8, 80.0, reported=True, on_front=True),
+    ]
+    svg = score_vs_params_svg(points, reference_average=75.0)
+    assert svg.startswith("<?xml") and "<script" not in svg
+    assert svg == score_vs_params_svg(points, reference_average=75.0)
+
+
+# -- in a real browser -------------------------------------------------------------------------------
+
+
+class LeaderboardTable(HTMLParser):
+    """Rows of `table#leaderboard` as {data-col: text, "class": tr class}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, str]] = []
+        self._in_table = self._in_body = False
+        self._column: str | None = None
+
+    @classmethod
+    def parse(cls, html: str) -> list[dict[str, str]]:
+        parser = cls()
+        parser.feed(html)
+        return parser.rows
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "table" and attributes.get("id") == "leaderboard":
+            self._in_table = True
+        elif self._in_table and tag == "tbody":
+            self._in_body = True
+        elif self._in_body and tag == "tr":
+            self.rows.append({"class": attributes.get("class") or ""})
+        elif self._in_body and tag == "td":
+            self._column = attributes.get("data-col")
+            self.rows[-1][self._column or "?"] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._column = None
+        elif tag == "table" and self._in_table:
+            self._in_table = self._in_body = False
+
+    def handle_data(self, data: str) -> None:
+        if self._column is not None:
+            self.rows[-1][self._column] += data
+
+
+def _dump_dom(page: Path) -> str:
+    if screenshot_site.find_chromium() is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return screenshot_site.run_chromium(page, ["--dump-dom"])
+
+
+def test_browser_shows_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFixture[str]):
+    from glues_bench.aggregate import fmt2, format_cell
+
+    rows = LeaderboardTable.parse(_dump_dom(site["out"] / "index.html"))
+    document = _leaderboard_json(site["db"], capsys)
+    assert [r["name"] for r in rows] == [r["name"] for r in document["rows"]]
+    assert EVIL in [r["name"] for r in rows]  # the script tag is text in the DOM, not an element
+    for shown, row in zip(rows, document["rows"], strict=True):
+        assert shown["rank"] == ("" if row["rank"] is None else str(row["rank"]))
+        expected_average = fmt2(row["average"]) if row["complete"] else f"{row['n_tasks']}/8"
+        assert shown["average"] == expected_average
+        assert shown["size_ratio"] == fmt2(row["size_ratio"])
+        assert shown["performance_ratio"] == fmt2(row["performance_ratio"])
+        assert shown["params"] == (row["params_display"] or "—")
+        for task in TASK_ORDER:
+            assert shown[task] == format_cell(row["tasks"][task]), (row["name"], task)
+
+
+def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict):
+    html = (site["out"] / "index.html").read_text(encoding="utf-8")
+    click = "<script>document.querySelectorAll('#leaderboard thead th')[8].click();</script></body>"  # NER
+    page = site["out"] / "sorted_probe.html"
+    page.write_text(html.replace("</body>", click), encoding="utf-8")
+    try:
+        rows = LeaderboardTable.parse(_dump_dom(page))
+    finally:
+        page.unlink()
+    ner = [r["ner"] for r in rows]
+    assert ner[-1] == "—" and rows[-1]["name"] == EVIL  # no NER result: last, even ascending
+    values = [float(v.split(" ")[0]) for v in ner[:-1]]
+    assert values == sorted(values)
+    assert rows[0]["name"] == OURS  # 71.00, the lowest NER score
