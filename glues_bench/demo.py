@@ -18,8 +18,12 @@ DEMO_TASKS = ("pos", "pawsx", "xquad")
 DEMO_MODEL = "demo-albert-tiny"
 # Small enough to fine-tune in seconds on 2 cores; ALBERT's factorised embedding as in ALBETO.
 DEMO_CONFIG = {
-    "embedding_size": 64, "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2,
-    "intermediate_size": 256, "max_position_embeddings": 512,
+    "embedding_size": 64,
+    "hidden_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 256,
+    "max_position_embeddings": 512,
 }
 
 
@@ -62,9 +66,7 @@ def build_demo_model(out_dir: Path, texts: list[str], seed: int = 0) -> Path:
     import torch
     from transformers import AlbertConfig, AlbertForMaskedLM
 
-    from glues_bench.pretrain.tokenizer import train_tokenizer
-
-    from glues_bench.pretrain.tokenizer import load_albert_tokenizer
+    from glues_bench.pretrain.tokenizer import load_albert_tokenizer, train_tokenizer
 
     out_dir.mkdir(parents=True, exist_ok=True)
     corpus = out_dir / "tokenizer-corpus.txt"  # kept next to the model: what its vocabulary was built from
@@ -73,16 +75,20 @@ def build_demo_model(out_dir: Path, texts: list[str], seed: int = 0) -> Path:
 
     tokenizer = load_albert_tokenizer(out_dir)
     config = AlbertConfig(
-        vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, **DEMO_CONFIG,
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id,
+        **DEMO_CONFIG,
     )
     torch.manual_seed(seed)
     AlbertForMaskedLM(config).save_pretrained(out_dir, safe_serialization=True)
     return out_dir
 
 
-def run_demo(out_dir: Path, *, fresh: bool = False, progress: bool = True,
-             echo: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    out_dir: Path, *, fresh: bool = False, progress: bool = True, echo: Callable[[str], None] = print
+) -> DemoResult:
     from glues_bench.runner import RunOptions, run_benchmark
     from glues_bench.site import build_site
     from glues_bench.store import open_store
@@ -104,8 +110,12 @@ def run_demo(out_dir: Path, *, fresh: bool = False, progress: bool = True,
         build_demo_model(model_dir, list(demo_texts(data_dir)))
         submission, _ = register_checkpoint(
             RegisterRequest(
-                source=str(model_dir), name=DEMO_MODEL, family="ALBETO", origin="in-house",
-                display_name="demo ALBERT (random init)", licence="Apache-2.0",
+                source=str(model_dir),
+                name=DEMO_MODEL,
+                family="ALBETO",
+                origin="in-house",
+                display_name="demo ALBERT (random init)",
+                licence="Apache-2.0",
                 notes="Offline demo: randomly initialised 2-layer ALBERT, fine-tuned on a few hundred "
                 "examples. Its scores only show that the pipeline works.",
             ),
@@ -119,10 +129,17 @@ def run_demo(out_dir: Path, *, fresh: bool = False, progress: bool = True,
         echo(f"[2/5] imported the paper's reported results: {summary.models} models from {reported.name}")
     else:
         echo("[2/5] leaderboard/reported_results.yaml not found (not a source checkout): no reported rows")
-    echo(f"[3/5] fine-tuning on {', '.join(DEMO_TASKS)} (demo grid: bs 16, lr 1e-3, 3 epochs) from {data_dir}")
+    echo(
+        f"[3/5] fine-tuning on {', '.join(DEMO_TASKS)} (demo grid: bs 16, lr 1e-3, 3 epochs) from {data_dir}"
+    )
     options = RunOptions(
-        grid=str(data_dir / "demo_grid.yaml"), seeds=1, data_dir=data_dir, device="cpu",
-        artifacts_dir=out_dir / "predictions", progress=progress, threads=1,
+        grid=str(data_dir / "demo_grid.yaml"),
+        seeds=1,
+        data_dir=data_dir,
+        device="cpu",
+        artifacts_dir=out_dir / "predictions",
+        progress=progress,
+        threads=1,
     )
     summaries = run_benchmark(store, [submission], [get_task(t) for t in DEMO_TASKS], options, echo=echo)
     echo("[4/5] building the site")

@@ -23,7 +23,9 @@ from glues_bench.tasks.spec import Grid, ResolvedTask, TaskSpec
 log = logging.getLogger(__name__)
 
 Overwrite = Literal["never", "only-missing", "always"]
-SELECTION_RULE = "best mean dev score over seeds (task score); test scored for every run, reported for the selected config"
+SELECTION_RULE = (
+    "best mean dev score over seeds (task score); test scored for every run, reported for the selected config"
+)
 DEFAULT_SEED = 42  # the ALBETO code's seed; further seeds count up from it
 
 
@@ -139,6 +141,9 @@ def run_benchmark(
         echo(f"marked {len(stale)} interrupted run(s) as failed; they will be redone")
     summaries = []
     for submission in submissions:
+        from glues_bench.submissions import verify_weights
+
+        verify_weights(submission)  # results are stored under the weights' sha256: it must still hold
         store.upsert_submission(**submission.store_fields())
         for spec in tasks:
             task = spec.resolve(options.variants.get(spec.name))
@@ -165,7 +170,9 @@ def _run_task(store, submission, task, options, seeds, device, executor, finetun
     ]
     summary.n_jobs = len(jobs)
     fingerprints = {
-        "train": data.train.fingerprint, "dev": data.dev.fingerprint, "test": data.test.fingerprint,
+        "train": data.train.fingerprint,
+        "dev": data.dev.fingerprint,
+        "test": data.test.fingerprint,
     }
     todo = []
     for job in jobs:
@@ -236,13 +243,26 @@ def _execute_job(store, submission, task, job, key, data, options, device, finet
     started = time.perf_counter()
     try:
         result = finetune_fn(
-            task, submission.resolve_checkpoint(), data.train.dataset, data.dev.dataset, job.hparams, job.seed,
-            device=device, test=data.test.dataset, trust_remote_code=submission.trust_remote_code,
+            task,
+            submission.resolve_checkpoint(),
+            data.train.dataset,
+            data.dev.dataset,
+            job.hparams,
+            job.seed,
+            device=device,
+            test=data.test.dataset,
+            trust_remote_code=submission.trust_remote_code,
             progress=options.progress,
+            revision=submission.revision,
+            tokenizer=submission.resolve_tokenizer(),
+            tokenizer_revision=submission.tokenizer_kwargs()["revision"],
         )
         metrics, artefacts = {}, {}
-        run_dir = options.artifacts_dir / _slug(submission.name) / f"{task.name}-{task.variant}" / (
-            f"{job.hparams.key()}-seed{job.seed}"
+        run_dir = (
+            options.artifacts_dir
+            / _slug(submission.name)
+            / f"{task.name}-{task.variant}"
+            / (f"{job.hparams.key()}-seed{job.seed}")
         )
         for split, gold, predictions in (
             ("dev", data.dev.dataset, result.dev_predictions),
@@ -264,7 +284,9 @@ def _execute_job(store, submission, task, job, key, data, options, device, finet
             details={
                 "n_train_steps": result.n_train_steps,
                 "n_train_examples": result.n_train_examples,
-                "train_loss_first_last": [result.train_loss[0], result.train_loss[-1]] if result.train_loss else [],
+                "train_loss_first_last": [result.train_loss[0], result.train_loss[-1]]
+                if result.train_loss
+                else [],
                 "epoch_loss": result.epoch_loss,
             },
         )

@@ -62,7 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     src, out = args.source, args.out
 
-    # POS: UD v1.4 Spanish (GSD), CC BY-NC-SA 3.0 US. Train = dev sentences 0-299, dev = 300-399, test = test 0-99.
+    # POS: UD v1.4 Spanish (GSD), CC BY-NC-SA 3.0 US. Train = dev sentences 0-299, dev = 300-399,
+    # test = test 0-99.
     ud_dev = conllu_sentences(src / "ud/UD_Spanish-GSD_r1.4/es-ud-dev.conllu")
     ud_test = conllu_sentences(src / "ud/UD_Spanish-GSD_r1.4/es-ud-test.conllu")
     ud_out = out / "ud/UD_Spanish-GSD_r1.4"

@@ -23,7 +23,9 @@ from glues_bench.pretrain.albert import (
     pretrain,
 )
 from glues_bench.pretrain.corpus import (
+    CorpusSource,
     detokenize,
+    parse_corpus_source,
     read_conll_documents,
     read_text_documents,
     write_text_documents,
@@ -196,6 +198,22 @@ def test_tokenizer_shrinks_vocabulary_on_small_corpora(tmp_path: Path) -> None:
         train_tokenizer(["", "  "], tmp_path / "empty")
 
 
+def test_corpus_sources(tmp_path: Path) -> None:
+    source = parse_corpus_source("hf:wikimedia/wikipedia/20231101.es:train:text@" + "a" * 40)
+    assert (source.location, source.hf_config, source.hf_split, source.hf_column) == (
+        "wikimedia/wikipedia",
+        "20231101.es",
+        "train",
+        "text",
+    )
+    with pytest.raises(PretrainError, match="hf:NAME"):
+        parse_corpus_source("hf:wikimedia/wikipedia")
+    with pytest.raises(PretrainError, match="not found"):
+        parse_corpus_source("conll:nowhere/esp.train", data_dir=tmp_path)
+    (tmp_path / "c.txt").write_text("hola\n")
+    assert parse_corpus_source("c.txt", data_dir=tmp_path) == CorpusSource("text", str(tmp_path / "c.txt"))
+
+
 def test_text_corpus_round_trip_and_detokenize(tmp_path: Path) -> None:
     path = write_text_documents(SPANISH, tmp_path / "c.txt")
     assert read_text_documents(path) == SPANISH
@@ -358,6 +376,7 @@ def test_resume_after_a_kill_reproduces_the_uninterrupted_losses(
     assert sorted(resumed.losses) == [4, 5, 6]
     assert [resumed.losses[s] for s in (4, 5, 6)] == [full.losses[s] for s in (4, 5, 6)]
     assert resumed.components[6] == full.components[6]
+    assert resumed.tokens_total == full.tokens_total > resumed.tokens  # earlier sessions' tokens carried
 
 
 def test_resume_refuses_a_different_run(tokenized, tokenizer, tmp_path) -> None:

@@ -21,7 +21,9 @@ def test_registry_has_the_eight_glues_tasks_in_paper_order() -> None:
     assert list(TASK_ORDER) == ["pos", "ner", "mldoc", "pawsx", "xnli", "mlqa", "sqac", "xquad"]
 
 
-@pytest.mark.parametrize("alias,name", [("paws-x", "pawsx"), ("CoNLL2002", "ner"), ("tar", "xquad"), ("ud14", "pos")])
+@pytest.mark.parametrize(
+    "alias,name", [("paws-x", "pawsx"), ("CoNLL2002", "ner"), ("tar", "xquad"), ("ud14", "pos")]
+)
 def test_aliases_resolve(alias: str, name: str) -> None:
     assert get_task(alias).name == name
 

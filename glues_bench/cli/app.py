@@ -15,4 +15,4 @@ app = typer.Typer(
 
 @app.callback()
 def _root() -> None:
-    """Fine-tune registered checkpoints on the 8 GLUES tasks, store results with provenance, build the site."""
+    """Fine-tune registered checkpoints on the 8 GLUES tasks, store results with provenance, build a site."""

@@ -11,7 +11,9 @@ from glues_bench.cli.app import app
 
 @app.command("demo")
 def demo(
-    out: Path = typer.Option(Path("glues-bench-demo"), "--out", help="Folder for the demo's model, DB and site."),
+    out: Path = typer.Option(
+        Path("glues-bench-demo"), "--out", help="Folder for the demo's model, DB and site."
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="Delete --out first and start over."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
@@ -31,7 +33,8 @@ def demo(
     from glues_bench.cli.summary import print_run_summary
     from glues_bench.demo import run_demo
 
-    hf_logging.set_verbosity_error()  # the "newly initialised head" report is expected here
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # the "newly initialised head" report is expected here
     started = time.perf_counter()
     result = run_demo(out, fresh=fresh, progress=progress)
     print_run_summary(result.summaries)

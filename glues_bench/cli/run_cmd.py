@@ -17,26 +17,42 @@ def run(
         "quick", "--grid", help="paper (paper-large for models marked large), quick, or a grid YAML file."
     ),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Seeds per config (42, 43, ...)."),
-    limit: int = typer.Option(None, "--limit", min=1, help="Keep the first N examples per split (smoke tests)."),
-    data_dir: Path = typer.Option(
-        None, "--data-dir", help="Local data laid out as the original releases (see README); hub when omitted."
+    limit: int = typer.Option(
+        None, "--limit", min=1, help="Keep the first N examples per split (smoke tests)."
     ),
-    db: str = typer.Option(None, "--db", help="SQLAlchemy URL (default: $GLUES_BENCH_DB or the local SQLite file)."),
+    data_dir: Path = typer.Option(
+        None,
+        "--data-dir",
+        help="Local data laid out as the original releases (see README); hub when omitted.",
+    ),
+    db: str = typer.Option(
+        None, "--db", help="SQLAlchemy URL (default: $GLUES_BENCH_DB or the local SQLite file)."
+    ),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     overwrite: str = typer.Option(
-        "only-missing", "--overwrite",
+        "only-missing",
+        "--overwrite",
         help="never: keep any existing run; only-missing: redo failed/interrupted runs; always: redo all.",
     ),
     variant: list[str] = typer.Option(
         [], "--variant", help="TASK=VARIANT, e.g. pos=ancora or mlqa=squad-en (repeatable)."
     ),
-    submissions_dir: Path = typer.Option(Path("submissions"), "--submissions-dir", help="Where manifests live."),
+    submissions_dir: Path = typer.Option(
+        Path("submissions"), "--submissions-dir", help="Where manifests live."
+    ),
     artifacts_dir: Path = typer.Option(
         Path("leaderboard/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
     ),
     executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
+    threads: int = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        help="torch CPU threads (default: one per core; 1 is faster for tiny models or on a busy machine).",
+    ),
     hub: bool = typer.Option(
-        None, "--hub/--no-hub",
+        None,
+        "--hub/--no-hub",
         help="Fall back to the HF hub for splits missing locally (default: only when --data-dir is omitted).",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
@@ -74,10 +90,19 @@ def run(
         raise GluesError(f"no submissions in {submissions_dir}/: register one with `glues-bench register`")
     chosen = _pick(available, models)
     options = RunOptions(
-        grid=grid, seeds=seeds, limit=limit, data_dir=data_dir, device=device, overwrite=overwrite,  # type: ignore[arg-type]
-        artifacts_dir=artifacts_dir, variants=variants, progress=progress, threads=threads,
+        grid=grid,
+        seeds=seeds,
+        limit=limit,
+        data_dir=data_dir,
+        device=device,
+        overwrite=overwrite,  # type: ignore[arg-type]
+        artifacts_dir=artifacts_dir,
+        variants=variants,
+        progress=progress,
+        threads=threads,
     )
-    hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # the per-run "newly initialised head" report is expected
     store = open_store(db)
     summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
     print_run_summary(summaries)

@@ -18,7 +18,12 @@ def print_run_summary(summaries: list) -> None:
         if best.get("test_sd") is not None:
             test_text += f" ± {best['test_sd']:.2f}"
         table.add_row(
-            s.submission, f"{s.task}[{s.variant}]", str(s.n_jobs), str(s.ran), str(s.skipped), str(s.failed),
+            s.submission,
+            f"{s.task}[{s.variant}]",
+            str(s.n_jobs),
+            str(s.ran),
+            str(s.skipped),
+            str(s.failed),
             best.get("hparams_key", "-"),
             "-" if best.get("dev_mean") is None else f"{best['dev_mean']:.2f}",
             test_text,

@@ -32,8 +32,12 @@ def tasks(
         for s in specs:
             variants = ", ".join(v.name + ("*" if v.name == s.default_variant else "") for v in s.variants)
             table.add_row(
-                s.name, s.task_type, str(len(s.labels)) if s.labels else "-",
-                " + ".join(s.score_metrics), variants, ", ".join(s.aliases),
+                s.name,
+                s.task_type,
+                str(len(s.labels)) if s.labels else "-",
+                " + ".join(s.score_metrics),
+                variants,
+                ", ".join(s.aliases),
             )
         console.print(table)
         console.print("* default variant. `glues-bench tasks NAME` shows one task.")

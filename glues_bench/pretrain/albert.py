@@ -304,7 +304,9 @@ def training_summary(result: LoopResult, run_config: dict[str, Any]) -> dict[str
     return {
         "steps": result.end_step,
         "steps_this_session": result.end_step - result.start_step,
+        "tokens": result.tokens_total,
         "tokens_this_session": result.tokens,
+        "seconds_this_session": round(result.seconds, 1),
         "tokens_per_second": round(result.tokens_per_second, 1),
         "final_loss": round(result.final_loss(), 4),
         "hardware": hardware,

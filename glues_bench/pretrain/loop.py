@@ -8,8 +8,8 @@ produces the same losses for steps k+1.. as a run that never stopped.
 
 Checkpoint layout (`<out>/checkpoints/step-0000100/`): `model.safetensors` (the trainable module's
 state), `training_state.pt` (optimiser, scheduler, stream, RNG; loaded with `weights_only=True`) and
-`state.json` (step, run config). A checkpoint directory is written under a temporary name and renamed,
-so a kill mid-write never leaves a half checkpoint that `latest_checkpoint` would pick.
+`state.json` (step, tokens so far, run config). A checkpoint directory is written under a temporary
+name and renamed, so a kill mid-write never leaves a half checkpoint that `latest_checkpoint` would pick.
 """
 
 from __future__ import annotations
@@ -90,8 +90,13 @@ class LoopResult:
     start_step: int = 0
     end_step: int = 0
     tokens: int = 0  # non-padding tokens processed by this call
+    tokens_before: int = 0  # processed by earlier sessions of the run (from the checkpoint resumed)
     seconds: float = 0.0
     last_checkpoint: Path | None = None
+
+    @property
+    def tokens_total(self) -> int:
+        return self.tokens_before + self.tokens
 
     @property
     def tokens_per_second(self) -> float:
@@ -150,14 +155,14 @@ def train(
     objective.to(device)
     bf16 = device.type == "cuda" if config.bf16 is None else config.bf16
     out_dir.mkdir(parents=True, exist_ok=True)
-    step = 0
+    step = tokens_before = 0
     if resume_from is not None:
-        step = load_checkpoint(
+        step, tokens_before = load_checkpoint(
             resume_from, objective.trainable, optimizer, scheduler, stream, run_config, device
         )
         _truncate_log(out_dir / LOG_FILE, step)
         log.info("resumed from %s at step %d", resume_from, step)
-    result = LoopResult(start_step=step, end_step=step)
+    result = LoopResult(start_step=step, end_step=step, tokens_before=tokens_before)
     trainable = objective.trainable
     trainable.train()
     bar = _progress_bar(config, step)
@@ -191,6 +196,7 @@ def train(
                 result.last_checkpoint = save_checkpoint(
                     out_dir,
                     step,
+                    result.tokens_total,
                     trainable,
                     optimizer,
                     scheduler,
@@ -269,6 +275,7 @@ def latest_checkpoint(out_dir: Path) -> Path | None:
 def save_checkpoint(
     out_dir: Path,
     step: int,
+    tokens_total: int,
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
@@ -293,7 +300,8 @@ def save_checkpoint(
         },
         tmp / "training_state.pt",
     )
-    (tmp / "state.json").write_text(json.dumps({"step": step, "run_config": dict(run_config)}, indent=2))
+    state = {"step": step, "tokens_total": tokens_total, "run_config": dict(run_config)}
+    (tmp / "state.json").write_text(json.dumps(state, indent=2))
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     for old in list_checkpoints(out_dir)[:-keep]:
@@ -309,8 +317,8 @@ def load_checkpoint(
     stream: BatchSource,
     run_config: Mapping[str, Any],
     device: torch.device,
-) -> int:
-    """Restore everything in place and return the checkpoint's step."""
+) -> tuple[int, int]:
+    """Restore everything in place; return the checkpoint's (step, tokens processed so far)."""
     from safetensors.torch import load_model
 
     state_file = path / "state.json"
@@ -324,7 +332,7 @@ def load_checkpoint(
     scheduler.load_state_dict(training_state["scheduler"])
     stream.load_state_dict(training_state["stream"])
     restore_rng_state(training_state["rng"])  # last: building the model above consumed random numbers
-    return int(saved["step"])
+    return int(saved["step"]), int(saved["tokens_total"])
 
 
 def _check_same_run(saved: Mapping[str, Any], current: Mapping[str, Any], path: Path) -> None:

@@ -21,7 +21,7 @@ def budget_notes(summary: dict[str, Any], corpus: str, what: str) -> str:
     run = summary["run_config"]
     return (
         f"{what}; corpus {corpus}; {summary['steps']} steps of {run.get('batch_size', '?')} sequences x "
-        f"{run.get('seq_len')} tokens; {summary['tokens_this_session']:,} tokens in the last session at "
+        f"{run.get('seq_len')} tokens ({summary['tokens']:,} non-padding tokens); "
         f"{summary['tokens_per_second']:,.0f} tokens/s on {summary['hardware']}; final loss "
         f"{summary['final_loss']:.4f}"
     )

@@ -27,7 +27,7 @@ LocalFormat = Literal["conll2002", "conllu", "pawsx_tsv", "xnli_tsv", "mldoc_tsv
 MetricName = Literal["accuracy", "f1", "precision", "recall", "exact_match"]
 
 QAScoring = Literal["es", "squad-en"]
-"""`es`: the official MLQA script's Spanish normalisation. `squad-en`: HF `squad` (English), as ALBETO's code."""
+"""`es`: the official MLQA script's Spanish normalisation. `squad-en`: HF `squad` (English), as ALBETO."""
 
 TaggingScheme = Literal["iob2", "plain"]
 """`iob2`: entity-level scoring (seqeval / conlleval). `plain`: one tag per word, scored per word (POS)."""
@@ -60,8 +60,12 @@ class LocalSource(_Frozen):
     """A split as the original release ships it, relative to `--data-dir`."""
 
     format: LocalFormat
-    paths: tuple[str, ...] = Field(min_length=1, description="Candidate files; the first that exists is read.")
-    extra_paths: tuple[str, ...] = Field(default=(), description="Appended when present (e.g. a 2nd treebank).")
+    paths: tuple[str, ...] = Field(
+        min_length=1, description="Candidate files; the first that exists is read."
+    )
+    extra_paths: tuple[str, ...] = Field(
+        default=(), description="Appended when present (e.g. a 2nd treebank)."
+    )
 
 
 class SplitSource(_Frozen):
@@ -233,7 +237,7 @@ class ResolvedTask:
 
     @property
     def spec_hash(self) -> str:
-        """sha256 over the whole spec and the chosen variant: any change that could move a number changes it."""
+        """sha256 over the spec and the chosen variant: any change that could move a number changes it."""
         payload = json.dumps(
             {"spec": self.spec.model_dump(mode="json"), "variant": self.variant}, sort_keys=True
         )

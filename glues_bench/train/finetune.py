@@ -74,12 +74,16 @@ def finetune(
     trust_remote_code: bool = False,
     progress: bool = True,
     max_seq_length: int | None = None,
+    revision: str | None = None,
+    tokenizer: str | Path | None = None,
+    tokenizer_revision: str | None = None,
 ) -> FinetuneResult:
     """Fine-tune `checkpoint` on `train` and return predictions for `dev` (and `test`).
 
     `train`, `dev` and `test` are `datasets.Dataset`s in the schema of `glues_bench.data.schema` for
     the task's type. `device` is cpu, cuda or auto. The same seed on the same device gives the same
-    losses and predictions.
+    losses and predictions. `revision` pins a hub checkpoint; `tokenizer` (default: the checkpoint's)
+    and `tokenizer_revision` name a separate tokenizer.
     """
     import transformers
     from tqdm.auto import tqdm
@@ -90,8 +94,12 @@ def finetune(
     device = resolve_device(device)
     head = HEADS[task.task_type]
     checkpoint = str(checkpoint)
-    config = load_config(task, checkpoint, trust_remote_code)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint, trust_remote_code=trust_remote_code)
+    config = load_config(task, checkpoint, trust_remote_code, revision)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(
+        str(tokenizer or checkpoint),
+        revision=tokenizer_revision if tokenizer is not None else revision,
+        trust_remote_code=trust_remote_code,
+    )
     max_length = effective_max_length(max_seq_length or task.spec.max_seq_length, tokenizer, config)
 
     # -- data
@@ -107,6 +115,7 @@ def finetune(
     model = auto_class.from_pretrained(
         checkpoint,
         config=config,
+        revision=revision,
         trust_remote_code=trust_remote_code,
         **safetensors_kwargs(checkpoint),
     ).to(device)
@@ -200,7 +209,7 @@ def predict_features(
     return outputs
 
 
-def load_config(task: ResolvedTask, checkpoint: str, trust_remote_code: bool):
+def load_config(task: ResolvedTask, checkpoint: str, trust_remote_code: bool, revision: str | None = None):
     """The checkpoint's config with the task's label set written in, so a saved model describes itself."""
     from transformers import AutoConfig
 
@@ -211,7 +220,9 @@ def load_config(task: ResolvedTask, checkpoint: str, trust_remote_code: bool):
             "id2label": dict(enumerate(task.labels)),
             "label2id": {label: i for i, label in enumerate(task.labels)},
         }
-    return AutoConfig.from_pretrained(checkpoint, trust_remote_code=trust_remote_code, **label_kwargs)
+    return AutoConfig.from_pretrained(
+        checkpoint, revision=revision, trust_remote_code=trust_remote_code, **label_kwargs
+    )
 
 
 def effective_max_length(requested: int, tokenizer, config) -> int:
