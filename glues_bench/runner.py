@@ -27,6 +27,7 @@ SELECTION_RULE = (
     "best mean dev score over seeds (task score); test scored for every run, reported for the selected config"
 )
 DEFAULT_SEED = 42  # the ALBETO code's seed; further seeds count up from it
+DEV_TRAIN_FRACTION = 0.8  # with no train split, this much of dev trains and the rest selects
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def resolve_grid(grid: str, spec: TaskSpec, large: bool) -> Grid:
 
 
 def load_task_data(task: ResolvedTask, data_dir: Path | None, limit: int | None) -> TaskData:
-    """Load train/dev/test; with no train split available, train on dev and say so (smoke tests only)."""
+    """Load train/dev/test. With no train split available, split dev into train and dev and say so."""
     from glues_bench.data import DataUnavailable, load_split
 
     dev = load_split(task, "dev", data_dir, limit=limit)
@@ -98,8 +99,37 @@ def load_task_data(task: ResolvedTask, data_dir: Path | None, limit: int | None)
     try:
         return TaskData(load_split(task, "train", data_dir, limit=limit), dev, test)
     except DataUnavailable:
-        note = "no train split available: trained on the dev split (smoke test, not a benchmark result)"
-        return TaskData(dev, dev, test, train_note=note)
+        train_part, dev_part = split_dev(dev)
+        note = (
+            f"no train split available: trained on {len(train_part.dataset)} and selected on "
+            f"{len(dev_part.dataset)} examples of the dev split (a smoke test, not comparable to the paper)"
+        )
+        return TaskData(train_part, dev_part, test, train_note=note)
+
+
+def split_dev(dev, train_fraction: float = DEV_TRAIN_FRACTION):
+    """Cut dev into a leading train part and a trailing dev part, never splitting a QA article.
+
+    Selection then still happens on examples the model did not train on. Ids keep their position in the
+    dev file, so dev predictions cover only the trailing part of it.
+    """
+    from dataclasses import replace
+
+    from glues_bench.data import dataset_fingerprint
+
+    rows = dev.dataset
+    cut = max(1, min(len(rows) - 1, round(len(rows) * train_fraction)))
+    if "title" in rows.column_names:  # move the cut to an article boundary: no passage on both sides
+        titles = rows["title"]
+        while cut < len(rows) - 1 and titles[cut] == titles[cut - 1]:
+            cut += 1
+    if len(rows) < 2:
+        raise DataError(f"the dev split ({dev.source}) is too small to split into train and dev")
+    parts = rows.select(range(cut)), rows.select(range(cut, len(rows)))
+    return tuple(
+        replace(dev, dataset=part, fingerprint=dataset_fingerprint(part), source=f"{dev.source} [{label}]")
+        for part, label in zip(parts, (f":{cut}", f"{cut}:"), strict=True)
+    )
 
 
 def write_predictions(path: Path, predictions: dict) -> str:

@@ -18,7 +18,7 @@ import yaml
 from glues_bench.cli import main
 from glues_bench.data import load_split, read_gold_file
 from glues_bench.demo import demo_data_dir
-from glues_bench.runner import RunOptions, run_benchmark
+from glues_bench.runner import RunOptions, run_benchmark, split_dev
 from glues_bench.store import open_store
 from glues_bench.submissions import RegisterRequest, register_checkpoint
 from glues_bench.tasks import get_task
@@ -118,18 +118,33 @@ def test_missing_data_skips_the_task_with_a_message(submission, tmp_path: Path) 
     assert summary.ran == 0 and summary.note.startswith("skipped:") and "mldoc" in messages[0]
 
 
-def test_train_falls_back_to_dev_and_says_so(submission, tmp_path: Path, shared_data: Path) -> None:
+def test_without_train_split_dev_is_split_and_the_note_says_so(submission, tmp_path, shared_data) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'runs.db'}")
     messages: list[str] = []
     options = RunOptions(
-        grid="quick", data_dir=shared_data, limit=16, artifacts_dir=tmp_path / "p", progress=False, threads=1
+        grid="quick", data_dir=shared_data, limit=20, artifacts_dir=tmp_path / "p", progress=False, threads=1
     )
     [summary] = run_benchmark(store, [submission], [get_task("xnli")], options, echo=messages.append)
-    assert summary.ran == 1 and "trained on the dev split" in summary.note
+    assert summary.ran == 1 and "trained on 16 and selected on 4 examples of the dev split" in summary.note
     [run] = store.snapshot().runs
     assert run.details["train_note"] == summary.note
-    dev = load_split(get_task("xnli").resolve(), "dev", shared_data, limit=16)
-    assert run.data_fingerprint["train"] == run.data_fingerprint["dev"] == dev.fingerprint
+    dev = load_split(get_task("xnli").resolve(), "dev", shared_data, limit=20)
+    train_part, dev_part = split_dev(dev)
+    assert train_part.dataset["id"] == [str(i) for i in range(16)]
+    assert run.data_fingerprint == {
+        "train": train_part.fingerprint,
+        "dev": dev_part.fingerprint,
+        "test": run.data_fingerprint["test"],
+    }
+    predictions = json.loads(Path(next(p.path for p in run.predictions if p.split == "dev")).read_text())
+    assert sorted(predictions, key=int) == ["16", "17", "18", "19"]  # selected on held-out dev rows only
+
+
+def test_dev_split_never_cuts_a_qa_article(shared_data: Path) -> None:
+    dev = load_split(get_task("mlqa").resolve(), "dev", shared_data)
+    train_part, dev_part = split_dev(dev)
+    assert not set(train_part.dataset["title"]) & set(dev_part.dataset["title"])
+    assert len(train_part.dataset) + len(dev_part.dataset) == 500 and len(train_part.dataset) >= 400
 
 
 def test_sigkill_mid_grid_then_rerun_finishes_without_loss_or_duplicates(submission, tmp_path: Path) -> None:
