@@ -35,6 +35,7 @@ class RunOptions:
     grid: str = "quick"
     seeds: int = 1
     limit: int | None = None
+    train_limit: int | None = None  # cap on training examples only (dev and test stay whole)
     data_dir: Path | None = None
     device: str = "cpu"
     overwrite: Overwrite = "only-missing"
@@ -90,21 +91,38 @@ def resolve_grid(grid: str, spec: TaskSpec, large: bool) -> Grid:
     raise GluesError(f"--grid {grid!r}: expected one of {', '.join(spec.grids)} or an existing YAML file")
 
 
-def load_task_data(task: ResolvedTask, data_dir: Path | None, limit: int | None) -> TaskData:
+def load_task_data(
+    task: ResolvedTask, data_dir: Path | None, limit: int | None, train_limit: int | None = None
+) -> TaskData:
     """Load train/dev/test. With no train split available, split dev into train and dev and say so."""
     from glues_bench.data import DataUnavailable, load_split
 
     dev = load_split(task, "dev", data_dir, limit=limit)
     test = load_split(task, "test", data_dir, limit=limit)
+    caps = [cap for cap in (limit, train_limit) if cap is not None]
+    train_cap = min(caps) if caps else None
     try:
-        return TaskData(load_split(task, "train", data_dir, limit=limit), dev, test)
+        return TaskData(load_split(task, "train", data_dir, limit=train_cap), dev, test)
     except DataUnavailable:
         train_part, dev_part = split_dev(dev)
+        if train_cap is not None and len(train_part.dataset) > train_cap:
+            train_part = _first(train_part, train_cap)
         note = (
             f"no train split available: trained on {len(train_part.dataset)} and selected on "
             f"{len(dev_part.dataset)} examples of the dev split (a smoke test, not comparable to the paper)"
         )
         return TaskData(train_part, dev_part, test, train_note=note)
+
+
+def _first(loaded, n: int):
+    from dataclasses import replace
+
+    from glues_bench.data import dataset_fingerprint
+
+    rows = loaded.dataset.select(range(n))
+    return replace(
+        loaded, dataset=rows, fingerprint=dataset_fingerprint(rows), source=f"{loaded.source} [first {n}]"
+    )
 
 
 def split_dev(dev, train_fraction: float = DEV_TRAIN_FRACTION):
@@ -166,6 +184,8 @@ def run_benchmark(
 
         torch.set_num_threads(options.threads)
     seeds = seeds_for(options.seeds)
+    for spec in tasks:  # fail on a bad --grid before any data is loaded or model trained
+        resolve_grid(options.grid, spec, large=False)
     stale = store.mark_stale_running_failed()
     if stale:
         echo(f"marked {len(stale)} interrupted run(s) as failed; they will be redone")
@@ -186,7 +206,7 @@ def run_benchmark(
 def _run_task(store, submission, task, options, seeds, device, executor, finetune_fn, echo) -> TaskSummary:
     summary = TaskSummary(submission.name, task.name, task.variant)
     try:
-        data = load_task_data(task, options.data_dir, options.limit)
+        data = load_task_data(task, options.data_dir, options.limit, options.train_limit)
     except DataError as exc:
         summary.note = f"skipped: {exc}"
         echo(f"{submission.name} × {task.name}: {summary.note}")
@@ -267,6 +287,7 @@ def _execute_job(store, submission, task, job, key, data, options, device, finet
             "data_sources": {"train": data.train.source, "dev": data.dev.source, "test": data.test.source},
             "train_note": data.train_note,
             "limit": options.limit,
+            "train_limit": options.train_limit,
         },
         redo=options.overwrite == "always",
     )

@@ -28,7 +28,9 @@ def test_demo_builds_site_with_demo_model_next_to_reported_rows(tmp_path: Path) 
     demo = rows["demo-albert-tiny"]
     assert demo["origin"] == "in-house" and demo["average"] is None  # 3 of 8 tasks: no average
     assert {t for t, cell in demo["tasks"].items() if cell is not None} == {"pos", "pawsx", "xquad"}
-    assert "demo-albert-tiny" in index.read_text(encoding="utf-8")
+    html = index.read_text(encoding="utf-8")
+    assert "demo-albert-tiny" in html
+    assert "In-house models" in html and "Its scores only show that the pipeline works" in html
     before = index.read_bytes()
 
     again = _run(["demo", "--out", str(out), "--no-progress"])  # re-running reuses everything

@@ -20,6 +20,9 @@ def run(
     limit: int = typer.Option(
         None, "--limit", min=1, help="Keep the first N examples per split (smoke tests)."
     ),
+    train_limit: int = typer.Option(
+        None, "--train-limit", min=1, help="Keep the first N training examples (dev and test stay whole)."
+    ),
     data_dir: Path = typer.Option(
         None,
         "--data-dir",
@@ -85,14 +88,19 @@ def run(
             raise GluesError(f"--variant {item!r}: expected TASK=VARIANT")
         variants[_canonical(name)] = value
     specs = parse_task_list(tasks)
-    available = load_submissions(submissions_dir)
+    available = load_submissions(submissions_dir, check_files=False)
     if not available:
         raise GluesError(f"no submissions in {submissions_dir}/: register one with `glues-bench register`")
     chosen = _pick(available, models)
+    if not models:  # by default, skip models whose local checkpoint is not on this machine, and say so
+        chosen = [sub for sub in chosen if _checkpoint_present(sub)]
+        if not chosen:
+            raise GluesError(f"none of the models in {submissions_dir}/ has its checkpoint on this machine")
     options = RunOptions(
         grid=grid,
         seeds=seeds,
         limit=limit,
+        train_limit=train_limit,
         data_dir=data_dir,
         device=device,
         overwrite=overwrite,  # type: ignore[arg-type]
@@ -121,6 +129,18 @@ def _canonical(task_name: str) -> str:
     return get_task(task_name).name
 
 
+def _checkpoint_present(submission) -> bool:
+    from glues_bench.errors import SubmissionError
+    from glues_bench.submissions import check_local_files
+
+    try:
+        check_local_files(submission, f"submission {submission.name}")
+    except SubmissionError as exc:
+        print(f"skipping {submission.name}: {exc}")
+        return False
+    return True
+
+
 def _pick(available: dict, names: str | None) -> list:
     from glues_bench.errors import UnknownName
 
@@ -131,4 +151,8 @@ def _pick(available: dict, names: str | None) -> list:
         if name not in available:
             raise UnknownName("model", name, available)
         picked.append(available[name])
+    from glues_bench.submissions import check_local_files
+
+    for submission in picked:  # named explicitly: a missing checkpoint is an error
+        check_local_files(submission, f"submission {submission.name}")
     return picked

@@ -120,6 +120,12 @@ def index_context(board: Leaderboard, snapshot: Snapshot) -> dict[str, Any]:
         "tasks": [{**t, "href": task_href(t["name"])} for t in document["tasks"]],
         "rows": rows,
         "has_plot": bool(plot_points(board)),
+        # Measured models trained by us: their notes carry the training budget, shown under the table.
+        "in_house": [
+            {"name": sub.name, "href": model_href(sub.name), "notes": sub.notes or "no notes in the manifest"}
+            for sub in snapshot.submissions
+            if sub.origin == "in-house"
+        ],
     }
 
 
