@@ -61,6 +61,10 @@ Origin = Literal["in-house", "external"]
 _HASH_CHUNK = 1 << 20  # stream weights in 1 MiB chunks; never hold a file in memory
 
 
+class CheckpointNotFound(SubmissionError):
+    """A manifest's local checkpoint (or tokenizer) directory is not on this machine."""
+
+
 class Submission(BaseModel):
     """One registered checkpoint. `strict`: `large: "yes"` is an error, not True."""
 
@@ -278,7 +282,7 @@ def _existing_dir(base_dir: Path, value: str, field: str, label: str) -> Path:
             "if it is a hub id, pin a revision: "
             f"`{revision_key}: <40-hex commit sha>`"
         )
-    raise SubmissionError(f"{label}: {field} directory not found: {directory}")
+    raise CheckpointNotFound(f"{label}: {field} directory not found: {directory}")
 
 
 def _resolve(base_dir: Path, value: str) -> Path:

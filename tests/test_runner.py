@@ -201,3 +201,20 @@ def _statuses(db: Path) -> list[str]:
             return [row[0] for row in connection.execute("select status from runs")]
     except sqlite3.OperationalError:  # table not created yet
         return []
+
+
+def test_run_skips_models_whose_checkpoint_is_absent_but_refuses_a_named_one(
+    submission, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    manifest = yaml.safe_load((submission.base_dir / "tiny-test.yaml").read_text())
+    manifest.update(name="gone", checkpoint=str(tmp_path / "deleted-checkpoint"))
+    (subs / "gone.yaml").write_text(yaml.safe_dump(manifest))
+    common = ["run", "--tasks", "pos", "--data-dir", str(DEMO), "--submissions-dir", str(subs)]
+    common += ["--db", f"sqlite:///{tmp_path / 'r.db'}", "--no-progress"]
+    assert main(common) == 2
+    captured = capsys.readouterr()
+    assert "skipping gone: " in captured.out and "has its checkpoint on this machine" in captured.err
+    assert main([*common, "--models", "gone"]) == 2
+    assert "checkpoint directory not found" in capsys.readouterr().err

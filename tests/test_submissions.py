@@ -285,7 +285,6 @@ def _bad_cases(data: dict, bert_dir: Path, tmp_path: Path) -> dict[str, tuple[st
 
 
 CASES = [
-    "missing_dir",
     "wrong_type",
     "unknown_key",
     "pickle_only",
@@ -316,6 +315,23 @@ def test_bad_manifest_is_one_line_error(
     assert expected in err
     with pytest.raises(SubmissionError):
         load_manifest(subs / f"{case}.yaml")
+
+
+def test_missing_checkpoint_is_listed_and_fails_only_verify(
+    checkpoints: dict, good_manifest: dict, tmp_path: Path, capsys
+) -> None:
+    text, expected = _bad_cases(good_manifest, checkpoints["bert"][0], tmp_path)["missing_dir"]
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    (subs / "missing_dir.yaml").write_text(text)
+    capsys.readouterr()
+    assert main(["submissions", "--submissions-dir", str(subs)]) == 0
+    assert "(checkpoint not on this machine)" in capsys.readouterr().out
+    assert main(["submissions", "--submissions-dir", str(subs), "--verify"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: submission {subs / 'missing_dir'}.yaml") and expected in err
+    with pytest.raises(SubmissionError, match=expected):
+        load_manifest(subs / "missing_dir.yaml")
 
 
 def test_duplicate_names_name_both_files(good_manifest: dict, tmp_path: Path) -> None:

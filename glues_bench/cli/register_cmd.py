@@ -93,17 +93,28 @@ def submissions(
         False, "--verify", help="Re-hash local weights and compare with the manifests."
     ),
 ) -> None:
-    """Validate every manifest in the submissions folder and list the registered models."""
-    from glues_bench.submissions import load_submissions, verify_weights
+    """Validate every manifest in the submissions folder and list the registered models.
 
-    registered = load_submissions(submissions_dir)
+    A local checkpoint that is not on this machine is listed as missing (an error with --verify)."""
+    from glues_bench.submissions import CheckpointNotFound, load_manifest, load_submissions, verify_weights
+
+    # Validates every manifest and catches duplicate names; files are checked per model below.
+    registered = load_submissions(submissions_dir, check_files=False)
     if not registered:
         typer.echo(f"no submissions in {submissions_dir}/: register one with `glues-bench register`")
         return
-    for sub in registered.values():
+    for path in sorted(p for p in Path(submissions_dir).glob("*.y*ml") if not p.name.startswith(".")):
+        missing = ""
+        try:
+            sub = load_manifest(path)
+        except CheckpointNotFound:
+            if verify:
+                raise
+            sub, missing = load_manifest(path, check_files=False), "  (checkpoint not on this machine)"
+        where = f"{sub.checkpoint}@{sub.revision[:12]}" if sub.revision else sub.checkpoint
+        where += missing
         if verify:
             verify_weights(sub)
-        where = f"{sub.checkpoint}@{sub.revision[:12]}" if sub.revision else sub.checkpoint
         typer.echo(
             f"{sub.name:24} {sub.family:12} {sub.origin:9} {sub.architecture:12} "
             f"{sub.params_total:>13,} params  {where}"

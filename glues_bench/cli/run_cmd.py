@@ -130,12 +130,11 @@ def _canonical(task_name: str) -> str:
 
 
 def _checkpoint_present(submission) -> bool:
-    from glues_bench.errors import SubmissionError
-    from glues_bench.submissions import check_local_files
+    from glues_bench.submissions import CheckpointNotFound, check_local_files
 
     try:
         check_local_files(submission, f"submission {submission.name}")
-    except SubmissionError as exc:
+    except CheckpointNotFound as exc:
         print(f"skipping {submission.name}: {exc}")
         return False
     return True
