@@ -599,7 +599,7 @@ def _prediction_files(
         if split not in SPLITS:
             raise StoreError(f"run {run_id}: predictions split {split!r} is not one of {', '.join(SPLITS)}")
         path, claimed = (given[0], given[1]) if isinstance(given, tuple) else (given, None)
-        path = Path(path).resolve()
+        path = Path(path)  # a relative path stays relative (to the project), so the DB can move with it
         if not path.is_file():
             raise StoreError(f"run {run_id}: predictions file {path} does not exist")
         files[split], hashes[split] = path, file_sha256(path)
