@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC
 from glues_bench.pretrain.distill import BETO_CASED, DistillConfig, distill, load_teacher
@@ -27,9 +26,9 @@ from glues_bench.pretrain.instances import tokenize_documents
 from glues_bench.pretrain.manifest import CONLL2002_LICENCE, budget_notes, register_inhouse
 from glues_bench.pretrain.runs import (
     REPO_ROOT,
+    add_common_options,
     configure_threads,
     contamination_gate,
-    default_data_dir,
     load_corpus,
     resolve_resume,
     run_main,
@@ -45,13 +44,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--corpus", action="append", help=f"text:PATH, conll:PATH or hf:... (default {DEFAULT_CORPUS_SPEC})"
     )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=default_data_dir(),
-        help="GLUES data (contamination check, relative corpus paths)",
-    )
-    p.add_argument("--out", type=Path, required=True, help="run directory (checkpoints, log, final model)")
     p.add_argument(
         "--max-steps", type=int, default=DEFAULTS.max_steps, help="optimiser steps (DistilBETO: 90k)"
     )
@@ -70,28 +62,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--restrict-ce-to-mask", action="store_true", help="distil only on masked tokens")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--checkpoint-every", type=int, default=DEFAULTS.checkpoint_every)
-    p.add_argument("--log-every", type=int, default=1)
-    p.add_argument("--device", help="cuda / cpu (default: cuda when available)")
-    p.add_argument("--no-bf16", action="store_true", help="disable bf16 autocast on GPU")
-    p.add_argument("--threads", type=int, help="torch CPU threads (use 1 on a shared machine)")
-    p.add_argument(
-        "--resume", nargs="?", const="latest", help="resume from a checkpoint dir (alone: the newest in OUT)"
-    )
-    p.add_argument(
-        "--decontaminate",
-        action="store_true",
-        help="drop corpus documents sharing a 13-gram with GLUES eval text",
-    )
-    p.add_argument(
-        "--allow-contamination", action="store_true", help="train even if the corpus contains GLUES eval text"
-    )
     p.add_argument("--submission-name", default="distilbeto-inhouse", help="manifest name")
-    p.add_argument("--submissions-dir", type=Path, default=REPO_ROOT / "submissions")
-    p.add_argument(
-        "--licence", help="licence of the trained weights (default: CoNLL-2002's terms for that corpus)"
-    )
-    p.add_argument("--no-register", action="store_true", help="do not write a submission manifest")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    add_common_options(p, REPO_ROOT / "submissions")
     return p.parse_args()
 
 

@@ -19,7 +19,6 @@ trains anyway. Output: `OUT/model` (HF format, safetensors, with tokenizer), `OU
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from glues_bench.pretrain.albert import PRESETS, PretrainConfig, get_preset, pretrain
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC, document_texts
@@ -27,9 +26,9 @@ from glues_bench.pretrain.instances import tokenize_documents
 from glues_bench.pretrain.manifest import CONLL2002_LICENCE, budget_notes, register_inhouse
 from glues_bench.pretrain.runs import (
     REPO_ROOT,
+    add_common_options,
     configure_threads,
     contamination_gate,
-    default_data_dir,
     load_corpus,
     resolve_resume,
     run_main,
@@ -50,15 +49,8 @@ def parse_args() -> argparse.Namespace:
         action="append",
         help=f"text:PATH, conll:PATH or hf:NAME:SPLIT:COLUMN (default {DEFAULT_CORPUS_SPEC})",
     )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=default_data_dir(),
-        help="GLUES data (contamination check, relative corpus paths)",
-    )
     p.add_argument("--tokenizer", help="tokenizer directory or hub id; default: train one into OUT/tokenizer")
     p.add_argument("--vocab-size", type=int, default=DEFAULT_VOCAB_SIZE, help="when training the tokenizer")
-    p.add_argument("--out", type=Path, required=True, help="run directory (checkpoints, log, final model)")
     p.add_argument("--max-steps", type=int, help="optimiser steps (default: the preset's total)")
     p.add_argument("--batch-size", type=int, default=32, help="sequences per forward pass (micro-batch)")
     p.add_argument(
@@ -69,28 +61,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup-steps", type=int, help="default: the preset's, scaled to --max-steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-every", type=int, default=1000, help="steps between checkpoints")
-    p.add_argument("--log-every", type=int, default=1, help="steps between log.jsonl records")
-    p.add_argument("--device", help="cuda / cpu (default: cuda when available)")
-    p.add_argument("--no-bf16", action="store_true", help="disable bf16 autocast on GPU")
-    p.add_argument("--threads", type=int, help="torch CPU threads (use 1 on a shared machine)")
-    p.add_argument(
-        "--resume", nargs="?", const="latest", help="resume from a checkpoint dir (alone: the newest in OUT)"
-    )
-    p.add_argument(
-        "--decontaminate",
-        action="store_true",
-        help="drop corpus documents sharing a 13-gram with GLUES eval text",
-    )
-    p.add_argument(
-        "--allow-contamination", action="store_true", help="train even if the corpus contains GLUES eval text"
-    )
     p.add_argument("--submission-name", help="manifest name (default: albeto-<preset>-inhouse)")
-    p.add_argument("--submissions-dir", type=Path, default=REPO_ROOT / "submissions")
-    p.add_argument(
-        "--licence", help="licence of the trained weights (default: CoNLL-2002's terms for that corpus)"
-    )
-    p.add_argument("--no-register", action="store_true", help="do not write a submission manifest")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    add_common_options(p, REPO_ROOT / "submissions")
     return p.parse_args()
 
 

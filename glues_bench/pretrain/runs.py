@@ -3,6 +3,7 @@ checkpoint lookup and the error-to-exit-code edge."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -96,3 +97,35 @@ def run_main(main: Callable[[], None]) -> None:
     except GluesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def add_common_options(p: argparse.ArgumentParser, submissions_dir: Path) -> None:
+    """Options every pretraining script shares: data, output, device, resume, contamination, manifest."""
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="GLUES data (contamination check, relative corpus paths)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="run directory (checkpoints, log, final model)")
+    p.add_argument("--log-every", type=int, default=1, help="steps between log.jsonl records")
+    p.add_argument("--device", help="cuda / cpu (default: cuda when available)")
+    p.add_argument("--no-bf16", action="store_true", help="disable bf16 autocast on GPU")
+    p.add_argument("--threads", type=int, help="torch CPU threads (use 1 on a shared machine)")
+    p.add_argument(
+        "--resume", nargs="?", const="latest", help="resume from a checkpoint dir (alone: the newest in OUT)"
+    )
+    p.add_argument(
+        "--decontaminate",
+        action="store_true",
+        help="drop corpus documents sharing a 13-gram with GLUES eval text",
+    )
+    p.add_argument(
+        "--allow-contamination", action="store_true", help="train even if the corpus contains GLUES eval text"
+    )
+    p.add_argument("--submissions-dir", type=Path, default=submissions_dir)
+    p.add_argument(
+        "--licence", help="licence of the trained weights (default: CoNLL-2002's terms for that corpus)"
+    )
+    p.add_argument("--no-register", action="store_true", help="do not write a submission manifest")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
