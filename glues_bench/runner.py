@@ -184,37 +184,50 @@ def run_benchmark(
 
         torch.set_num_threads(options.threads)
     seeds = seeds_for(options.seeds)
-    for spec in tasks:  # fail on a bad --grid before any data is loaded or model trained
-        resolve_grid(options.grid, spec, large=False)
+    # Resolving every grid first fails on a bad --grid before any work, and sizes the overall progress bar.
+    n_jobs = sum(
+        len(resolve_grid(options.grid, spec, getattr(sub, "large", False)).configs()) * len(seeds)
+        for sub in submissions
+        for spec in tasks
+    )
     stale = store.mark_stale_running_failed()
     if stale:
         echo(f"marked {len(stale)} interrupted run(s) as failed; they will be redone")
-    summaries = []
-    for submission in submissions:
-        from glues_bench.submissions import verify_weights
+    from tqdm.auto import tqdm
 
-        verify_weights(submission)  # results are stored under the weights' sha256: it must still hold
-        store.upsert_submission(**submission.store_fields())
-        for spec in tasks:
-            task = spec.resolve(options.variants.get(spec.name))
-            summaries.append(
-                _run_task(store, submission, task, options, seeds, device, executor, finetune_fn, echo)
-            )
+    from glues_bench.submissions import verify_weights
+
+    summaries = []
+    with tqdm(total=n_jobs, desc="grid", unit="run", disable=not options.progress, position=0) as bar:
+        for submission in submissions:
+            verify_weights(submission)  # results are stored under the weights' sha256: it must still hold
+            store.upsert_submission(**submission.store_fields())
+            for spec in tasks:
+                task = spec.resolve(options.variants.get(spec.name))
+                bar.set_description(f"{submission.name} × {task.name}")
+                summaries.append(
+                    _run_task(
+                        store, submission, task, options, seeds, device, executor, finetune_fn, echo, bar
+                    )
+                )
     return summaries
 
 
-def _run_task(store, submission, task, options, seeds, device, executor, finetune_fn, echo) -> TaskSummary:
+def _run_task(
+    store, submission, task, options, seeds, device, executor, finetune_fn, echo, bar
+) -> TaskSummary:
     summary = TaskSummary(submission.name, task.name, task.variant)
+    grid = resolve_grid(options.grid, task.spec, getattr(submission, "large", False))
     try:
         data = load_task_data(task, options.data_dir, options.limit, options.train_limit)
     except DataError as exc:
         summary.note = f"skipped: {exc}"
         echo(f"{submission.name} × {task.name}: {summary.note}")
+        bar.update(len(grid.configs()) * len(seeds))
         return summary
     if data.train_note:
         summary.note = data.train_note
         echo(f"{submission.name} × {task.name}: {data.train_note}")
-    grid = resolve_grid(options.grid, task.spec, getattr(submission, "large", False))
     jobs = [
         Job(submission.name, task.name, task.variant, hp, seed) for hp in grid.configs() for seed in seeds
     ]
@@ -230,6 +243,7 @@ def _run_task(store, submission, task, options, seeds, device, executor, finetun
         existing = store.find_run(key)
         if existing is not None and _keep(existing.status, options.overwrite):
             summary.skipped += 1
+            bar.update(1)
             continue
         todo.append((job, key))
 
@@ -237,7 +251,8 @@ def _run_task(store, submission, task, options, seeds, device, executor, finetun
         job, key = item
         return _execute_job(store, submission, task, job, key, data, options, device, finetune_fn)
 
-    for ok in _with_progress(executor.map(execute, todo), len(todo), options.progress, task.name):
+    for ok in executor.map(execute, todo):
+        bar.update(1)
         if ok:
             summary.ran += 1
         else:
@@ -356,15 +371,3 @@ def _default_finetune() -> Callable:
     from glues_bench.train import finetune
 
     return finetune
-
-
-def _with_progress(results, total: int, enabled: bool, label: str):
-    if not enabled or total == 0:
-        yield from results
-        return
-    from tqdm.auto import tqdm
-
-    with tqdm(total=total, desc=f"{label} grid", unit="run", position=0) as bar:
-        for item in results:
-            bar.update(1)
-            yield item
