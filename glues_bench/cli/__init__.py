@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 
+# Each module registers its commands on `app` when imported; their heavy imports wait inside the commands.
+from glues_bench.cli import (  # noqa: F401
+    demo_cmd,
+    register_cmd,
+    run_cmd,
+    score_cmd,
+    store_cmd,
+    tasks_cmd,
+)
 from glues_bench.cli.app import app
 from glues_bench.errors import GluesError
-
-# Each module registers its commands on `app`; keep their imports light.
-for _module in ("tasks_cmd", "score_cmd", "store_cmd", "register_cmd", "run_cmd", "demo_cmd"):
-    try:
-        __import__(f"glues_bench.cli.{_module}")
-    except ModuleNotFoundError as _exc:  # a command module not written yet
-        if _exc.name != f"glues_bench.cli.{_module}":
-            raise
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,8 +33,8 @@ def demo(
     from glues_bench.cli.summary import print_run_summary
     from glues_bench.demo import run_demo
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # the "newly initialised head" report is expected here
+    hf_logging.set_verbosity_error()  # the "newly initialised head" report is expected here
+    hf_logging.disable_progress_bar()
     started = time.perf_counter()
     result = run_demo(out, fresh=fresh, progress=progress)
     print_run_summary(result.summaries)

@@ -109,8 +109,8 @@ def run(
         progress=progress,
         threads=threads,
     )
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()  # the per-run "newly initialised head" report is expected
+    hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
+    hf_logging.disable_progress_bar()
     store = open_store(db)
     summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
     print_run_summary(summaries)
