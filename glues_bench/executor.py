@@ -11,6 +11,7 @@ from glues_bench.errors import GluesError
 from glues_bench.tasks.spec import HParams
 
 T = TypeVar("T")
+J = TypeVar("J")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Job:
 
 
 class Executor(Protocol):
-    def map(self, fn: Callable[[Job], T], jobs: Iterable[Job]) -> Iterator[T]:
+    def map(self, fn: Callable[[J], T], jobs: Iterable[J]) -> Iterator[T]:
         """Run `fn` on every job; yield results in the order the jobs were given."""
         ...
 
@@ -36,16 +37,17 @@ class Executor(Protocol):
 class LocalExecutor:
     """Runs jobs one after another in this process (fine-tuning already uses every core)."""
 
-    def map(self, fn: Callable[[Job], T], jobs: Iterable[Job]) -> Iterator[T]:
-        for job in jobs:
+    def map(self, fn: Callable[[J], T], jobs: Iterable[J]) -> Iterator[T]:
+        for job in jobs:  # lazily: the runner records each run as started just before it executes
             yield fn(job)
 
 
 class RayExecutor:
     """Runs jobs as Ray tasks (`ray.init(address=...)` joins a cluster), one GPU or CPU bundle per job.
 
-    `fn` must be picklable and must not capture open DB sessions: results come back to the driver, which
-    stores them. Ray is optional and not installed by default.
+    `fn` and the jobs must be picklable (the runner's `execute_job` and `JobInput` are; they hold no DB
+    handle): outcomes come back to the driver, which stores them. Ray is optional and not installed here,
+    so this executor is untested.
     """
 
     def __init__(self, address: str | None = None, num_gpus_per_job: float = 0.0) -> None:
@@ -58,7 +60,7 @@ class RayExecutor:
             ray.init(address=address, ignore_reinit_error=True)
         self._num_gpus = num_gpus_per_job
 
-    def map(self, fn: Callable[[Job], T], jobs: Iterable[Job]) -> Iterator[T]:
+    def map(self, fn: Callable[[J], T], jobs: Iterable[J]) -> Iterator[T]:
         remote = self._ray.remote(num_gpus=self._num_gpus)(fn)
         refs = [remote.remote(job) for job in jobs]
         for ref in refs:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from glues_bench.errors import DataError, GluesError
 from glues_bench.executor import Executor, Job, LocalExecutor
@@ -247,16 +247,30 @@ def _run_task(
             continue
         todo.append((job, key))
 
-    def execute(item):
-        job, key = item
-        return _execute_job(store, submission, task, job, key, data, options, device, finetune_fn)
+    # The driver owns the store: a run is recorded `running` just before its job is handed to the executor
+    # (lazily, for the local executor) and its outcome is stored here, in one transaction. The job itself
+    # only computes, so an executor may run it in another process or on another machine.
+    started: list[int] = []
 
-    for ok in executor.map(execute, todo):
-        bar.update(1)
-        if ok:
-            summary.ran += 1
-        else:
-            summary.failed += 1
+    def start(item: tuple[Job, object]) -> JobInput:
+        job, key = item
+        started.append(_start_run(store, task, key, data, options, device))
+        return JobInput(started[-1], submission, task, job, data, options, device, finetune_fn)
+
+    try:
+        for outcome in executor.map(execute_job, map(start, todo)):
+            _store_outcome(store, outcome)
+            bar.update(1)
+            if outcome.error is None:
+                summary.ran += 1
+            else:
+                summary.failed += 1
+                log.warning("run %d failed: %s", outcome.run_id, outcome.error)
+    except KeyboardInterrupt:
+        for run_id in started:  # finished runs are stored already; this marks the ones in flight
+            if store.get_run(run_id).status == "running":
+                store.fail_run(run_id, "interrupted")
+        raise
     summary.best = store.best_config(submission.name, task.name, task.variant, task.spec_hash)
     return summary
 
@@ -285,13 +299,36 @@ def _run_key(submission, task: ResolvedTask, job: Job, fingerprints: dict[str, s
     )
 
 
-def _execute_job(store, submission, task, job, key, data, options, device, finetune_fn) -> bool:
-    """Train, predict dev and test, score, store. A failure is recorded on the run, never half-stored."""
-    from glues_bench.metrics import score_predictions
+@dataclass(frozen=True)
+class JobInput:
+    """Everything one run needs, and nothing it must not carry (no DB handle): picklable for Ray."""
+
+    run_id: int
+    submission: Any
+    task: ResolvedTask
+    job: Job
+    data: TaskData
+    options: RunOptions
+    device: str
+    finetune_fn: Callable | None = None
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a run produced: metrics and prediction files, or the one-line error that stopped it."""
+
+    run_id: int
+    metrics: dict = field(default_factory=dict)
+    artefacts: dict = field(default_factory=dict)
+    durations: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+def _start_run(store, task, key, data, options, device) -> int:
     from glues_bench.provenance import describe_device, harness_git_sha, library_versions
 
-    finetune_fn = finetune_fn or _default_finetune()
-    run_id = store.start_run(
+    return store.start_run(
         key,
         spec_version=task.spec.version,
         library_versions=library_versions(),
@@ -306,29 +343,36 @@ def _execute_job(store, submission, task, job, key, data, options, device, finet
         },
         redo=options.overwrite == "always",
     )
+
+
+def execute_job(work: JobInput) -> JobOutcome:
+    """Train, predict dev and test, score, write predictions. Any failure becomes `JobOutcome.error`."""
+    from glues_bench.metrics import score_predictions
+
+    submission, task, job, data = work.submission, work.task, work.job, work.data
     started = time.perf_counter()
     try:
-        result = finetune_fn(
+        result = (work.finetune_fn or _default_finetune())(
             task,
             submission.resolve_checkpoint(),
             data.train.dataset,
             data.dev.dataset,
             job.hparams,
             job.seed,
-            device=device,
+            device=work.device,
             test=data.test.dataset,
             trust_remote_code=submission.trust_remote_code,
-            progress=options.progress,
+            progress=work.options.progress,
             revision=submission.revision,
             tokenizer=submission.resolve_tokenizer(),
             tokenizer_revision=submission.tokenizer_kwargs()["revision"],
         )
         metrics, artefacts = {}, {}
         run_dir = (
-            options.artifacts_dir
+            work.options.artifacts_dir
             / _slug(submission.name)
             / f"{task.name}-{task.variant}"
-            / (f"{job.hparams.key()}-seed{job.seed}")
+            / f"{job.hparams.key()}-seed{job.seed}"
         )
         for split, gold, predictions in (
             ("dev", data.dev.dataset, result.dev_predictions),
@@ -338,33 +382,40 @@ def _execute_job(store, submission, task, job, key, data, options, device, finet
             metrics[split] = {**scored.metrics, "score": scored.score}
             path = run_dir / f"{split}.predictions.json"
             artefacts[split] = (str(path), write_predictions(path, predictions))
-        store.finish_run(
-            run_id,
-            metrics,
-            artefacts,
-            durations={
-                "train_s": result.seconds,
-                "predict_s": result.predict_seconds,
-                "total_s": time.perf_counter() - started,
-            },
-            details={
-                "n_train_steps": result.n_train_steps,
-                "n_train_examples": result.n_train_examples,
-                "train_loss_first_last": [result.train_loss[0], result.train_loss[-1]]
-                if result.train_loss
-                else [],
-                "epoch_loss": result.epoch_loss,
-            },
-        )
-        return True
-    except KeyboardInterrupt:
-        store.fail_run(run_id, "interrupted")
-        raise
-    except Exception as exc:  # record any failure on the run (status failed + message) and go on
-        message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        store.fail_run(run_id, f"{exc.__class__.__name__}: {message}")
-        log.warning("run failed: %s: %s", job.describe(), message)
-        return False
+    except Exception as exc:  # recorded on the run (status failed + message); the grid goes on
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        return JobOutcome(work.run_id, error=f"{exc.__class__.__name__}: {message}".rstrip(": "))
+    return JobOutcome(
+        work.run_id,
+        metrics=metrics,
+        artefacts=artefacts,
+        durations={
+            "train_s": result.seconds,
+            "predict_s": result.predict_seconds,
+            "total_s": time.perf_counter() - started,
+        },
+        details={
+            "n_train_steps": result.n_train_steps,
+            "n_train_examples": result.n_train_examples,
+            "train_loss_first_last": [result.train_loss[0], result.train_loss[-1]]
+            if result.train_loss
+            else [],
+            "epoch_loss": result.epoch_loss,
+        },
+    )
+
+
+def _store_outcome(store, outcome: JobOutcome) -> None:
+    if outcome.error is not None:
+        store.fail_run(outcome.run_id, outcome.error)
+        return
+    store.finish_run(
+        outcome.run_id,
+        outcome.metrics,
+        outcome.artefacts,
+        durations=outcome.durations,
+        details=outcome.details,
+    )
 
 
 def _default_finetune() -> Callable:

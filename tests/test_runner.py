@@ -218,3 +218,47 @@ def test_run_skips_models_whose_checkpoint_is_absent_but_refuses_a_named_one(
     assert "skipping gone: " in captured.out and "has its checkpoint on this machine" in captured.err
     assert main([*common, "--models", "gone"]) == 2
     assert "checkpoint directory not found" in capsys.readouterr().err
+
+
+def _broken_finetune(*args, **kwargs):
+    raise RuntimeError("CUDA out of memory\nsecond line")
+
+
+def test_a_failing_run_is_recorded_then_redone_and_jobs_pickle(submission, tmp_path: Path) -> None:
+    import pickle
+
+    from glues_bench.runner import JobInput, execute_job, load_task_data
+
+    store = open_store(f"sqlite:///{tmp_path / 'runs.db'}")
+    options = RunOptions(
+        grid="quick", data_dir=DEMO, artifacts_dir=tmp_path / "p", progress=False, threads=1, limit=20
+    )
+    [failed] = run_benchmark(
+        store, [submission], [get_task("pawsx")], options, finetune_fn=_broken_finetune, echo=lambda _: None
+    )
+    assert (failed.ran, failed.failed) == (0, 1)
+    [run] = store.snapshot().runs
+    assert (run.status, run.error) == ("failed", "RuntimeError: CUDA out of memory")
+
+    [redone] = run_benchmark(store, [submission], [get_task("pawsx")], options, echo=lambda _: None)
+    assert (redone.ran, redone.failed) == (1, 0)
+    [run] = store.snapshot().runs
+    assert (run.status, run.attempt) == ("done", 2)
+
+    # what an executor ships to a worker carries no DB handle and survives pickling (Ray needs this)
+    task = get_task("pawsx").resolve()
+    data = load_task_data(task, DEMO, 20)
+    from glues_bench.executor import Job
+    from glues_bench.tasks.spec import HParams
+
+    work = JobInput(
+        1,
+        submission,
+        task,
+        Job("s", "pawsx", "default", HParams(batch_size=8, learning_rate=1e-3, epochs=1), 42),
+        data,
+        options,
+        "cpu",
+    )
+    outcome = pickle.loads(pickle.dumps(execute_job))(pickle.loads(pickle.dumps(work)))
+    assert outcome.error is None and set(outcome.metrics) == {"dev", "test"}
