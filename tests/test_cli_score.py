@@ -230,3 +230,44 @@ def test_gold_file_in_the_wrong_format_is_a_data_error(
     predictions = _write(tmp_path / "pred.json", {})
     code, _, err = _score(capsys, "xnli", conll_gold, predictions)  # a CoNLL file is not XNLI's TSV
     assert code == 2 and err.startswith(f"error: {conll_gold}:1:")
+
+
+def test_albeto_subtoken_mode_weights_each_word_by_its_pieces(tmp_path, capsys) -> None:
+    """One wrong word costs as many sub-tokens as the tokenizer cuts it into (the ALBETO code's counting)."""
+    from transformers import AutoTokenizer
+
+    from glues_bench.train import build_tiny_checkpoint
+
+    words = [["El", "Ayuntamiento", "de", "Barcelona", "aprobó", "presupuestos"], ["Hola", "."]]
+    tags = [["DET", "NOUN", "ADP", "PROPN", "VERB", "NOUN"], ["INTJ", "PUNCT"]]
+    tokenizer_dir = build_tiny_checkpoint(
+        tmp_path / "tok", [" ".join(w for ws in words for w in ws)] * 5, "bert", vocab_size=45
+    )
+    gold = tmp_path / "gold.conllu"
+    gold.write_text(
+        "\n".join(
+            "\n".join(
+                f"{i}\t{w}\t_\t{t}\t_\t_\t_\t_\t_\t_" for i, (w, t) in enumerate(zip(ws, ts, strict=True), 1)
+            )
+            + "\n"
+            for ws, ts in zip(words, tags, strict=True)
+        ),
+        encoding="utf-8",
+    )
+    wrong = [list(tags[0]), list(tags[1])]
+    wrong[0][1] = "VERB"  # "Ayuntamiento": several pieces with a 45-piece vocabulary
+    predictions = tmp_path / "pred.json"
+    predictions.write_text(json.dumps({"0": wrong[0], "1": wrong[1]}))
+    assert (
+        main(["score", "pos", str(gold), str(predictions), "--json", "--albeto-subtoken", str(tokenizer_dir)])
+        == 0
+    )
+    sub = json.loads(capsys.readouterr().out)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    pieces = [max(1, len(tokenizer.tokenize(w))) for ws in words for w in ws]
+    wrong_pieces = max(1, len(tokenizer.tokenize("Ayuntamiento")))
+    assert wrong_pieces > 1
+    assert sub["token_mode"] == "subtoken"
+    assert sub["metrics"]["accuracy"] == pytest.approx(100 * (1 - wrong_pieces / sum(pieces)))
+    assert main(["score", "pos", str(gold), str(predictions), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["metrics"]["accuracy"] == pytest.approx(100 * 7 / 8)

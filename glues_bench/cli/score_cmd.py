@@ -40,6 +40,15 @@ def score(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of a table.")
     ] = False,
+    albeto_subtoken: Annotated[
+        str | None,
+        typer.Option(
+            "--albeto-subtoken",
+            metavar="TOKENIZER",
+            help="POS/NER only: score every sub-token of TOKENIZER (a directory or hub id) with the word's "
+            "tag, as the ALBETO code did, to compare with published numbers. Not the harness's metric.",
+        ),
+    ] = None,
 ) -> None:
     """Score PREDICTIONS_FILE against GOLD_FILE with TASK's metrics, in percent.
 
@@ -55,11 +64,16 @@ def score(
         raise DataError(f"gold file not found: {gold_file}")
     predictions = load_predictions(predictions_file)
     gold = read_gold_file(task, gold_file)
-    result = score_predictions(task, gold, predictions)
+    if albeto_subtoken is None:
+        result = score_predictions(task, gold, predictions)
+    else:
+        counts = _subtoken_counts(albeto_subtoken, gold)
+        result = score_predictions(task, gold, predictions, token_mode="subtoken", subtoken_counts=counts)
     if as_json:
         payload = {
             "task": task.name,
             "variant": task.variant,
+            "token_mode": "word" if albeto_subtoken is None else "subtoken",
             "n_examples": result.n_examples,
             "n_missing": result.n_missing,
             "metrics": result.metrics,
@@ -68,6 +82,21 @@ def score(
         print(json.dumps(payload, ensure_ascii=False))
         return
     _print_table(task.name, task.variant, task.spec.score_metrics, result)
+
+
+def _subtoken_counts(tokenizer_name: str, gold) -> list[list[int]]:
+    """How many pieces the tokenizer cuts each gold word into (a word that vanishes counts as one)."""
+    from transformers import AutoTokenizer
+
+    from glues_bench.errors import GluesError
+
+    if "tokens" not in gold.column_names:
+        raise GluesError("--albeto-subtoken applies to token classification tasks (pos, ner) only")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_name)
+    except OSError as exc:
+        raise GluesError(f"--albeto-subtoken {tokenizer_name}: cannot load a tokenizer there") from exc
+    return [[max(1, len(tokenizer.tokenize(word))) for word in words] for words in gold["tokens"]]
 
 
 def _print_table(task_name: str, variant: str, score_metrics: tuple[str, ...], result: ScoreResult) -> None:
