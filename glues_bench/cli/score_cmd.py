@@ -73,12 +73,13 @@ def score(
         payload = {
             "task": task.name,
             "variant": task.variant,
-            "token_mode": "word" if albeto_subtoken is None else "subtoken",
             "n_examples": result.n_examples,
             "n_missing": result.n_missing,
             "metrics": result.metrics,
             "score": result.score,
         }
+        if albeto_subtoken is not None:  # only then: the default output is the documented fixed shape
+            payload["token_mode"] = "subtoken"
         print(json.dumps(payload, ensure_ascii=False))
         return
     _print_table(task.name, task.variant, task.spec.score_metrics, result)
