@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The in-house models on the leaderboard, as trained on a 2-core CPU machine: ALBETO tiny (killed once and
 # resumed, to exercise exact resume), a bert-mini teacher and a DistilBETO-mini student, then their evaluation.
-# Usage: DATA=../shared/data scripts/train_inhouse.sh   (about 45 min of CPU; checkpoints go to work/)
+# Usage: DATA=../shared/data scripts/train_inhouse.sh   (about 70 min of CPU here; checkpoints go to work/)
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 cd "$(dirname "$0")/.."

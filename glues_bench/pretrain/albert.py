@@ -26,8 +26,9 @@ from torch.nn import functional as F
 from glues_bench.errors import UnknownName
 from glues_bench.pretrain.errors import PretrainError
 from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
-from glues_bench.pretrain.loop import LoopConfig, LoopResult, decay_groups, linear_schedule, train
+from glues_bench.pretrain.loop import LoopResult, linear_schedule, loop_config, train
 from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for
+from glues_bench.train.finetune import parameter_groups
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ def make_optimizer(model: nn.Module, learning_rate: float, weight_decay: float) 
     import torch_optimizer
 
     return torch_optimizer.Lamb(
-        decay_groups(model, weight_decay), lr=learning_rate, betas=(0.9, 0.999), eps=1e-6
+        parameter_groups(model, weight_decay), lr=learning_rate, betas=(0.9, 0.999), eps=1e-6
     )
 
 
@@ -265,25 +266,14 @@ def pretrain(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, linear_schedule(resolved["warmup_steps"], resolved["max_steps"])
     )
-    loop_config = LoopConfig(
-        max_steps=resolved["max_steps"],
-        micro_batch_size=config.micro_batch_size,
-        accumulation=resolved["accumulation"],
-        grad_clip=config.grad_clip,
-        checkpoint_every=config.checkpoint_every,
-        keep_checkpoints=config.keep_checkpoints,
-        log_every=config.log_every,
-        bf16=config.bf16,
-        device=config.device,
-        progress=config.progress,
-    )
+    settings = loop_config(config, resolved["max_steps"], resolved["accumulation"])
     run_config = {**asdict(config), **resolved, "out_dir": str(out_dir), **(extra_run_config or {})}
     result = train(
         objective_for(preset, model),
         optimizer,
         scheduler,
         stream,
-        loop_config,
+        settings,
         out_dir,
         run_config,
         resume_from,

@@ -29,8 +29,9 @@ from torch.nn import functional as F
 from glues_bench.pretrain.albert import count_parameters, export_model, training_summary
 from glues_bench.pretrain.errors import PretrainError
 from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
-from glues_bench.pretrain.loop import LoopConfig, LoopResult, decay_groups, linear_schedule, train
+from glues_bench.pretrain.loop import LoopResult, linear_schedule, loop_config, train
 from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for
+from glues_bench.train.finetune import parameter_groups
 
 log = logging.getLogger(__name__)
 
@@ -273,25 +274,14 @@ def distill(
     )
     stream = InstanceStream(documents, tokenizer, config.seq_len, masking, pairs=False, seed=config.seed)
     optimizer = torch.optim.AdamW(
-        decay_groups(student, config.weight_decay),
+        parameter_groups(student, config.weight_decay),
         lr=config.learning_rate,
         eps=config.adam_epsilon,
         betas=(0.9, 0.98),
     )
     warmup = max(1, round(config.warmup_ratio * config.max_steps))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(warmup, config.max_steps))
-    loop_config = LoopConfig(
-        max_steps=config.max_steps,
-        micro_batch_size=config.micro_batch_size,
-        accumulation=config.accumulation,
-        grad_clip=config.grad_clip,
-        checkpoint_every=config.checkpoint_every,
-        keep_checkpoints=config.keep_checkpoints,
-        log_every=config.log_every,
-        bf16=config.bf16,
-        device=config.device,
-        progress=config.progress,
-    )
+    settings = loop_config(config, config.max_steps, config.accumulation)
     run_config = {
         **asdict(config),
         "batch_size": config.micro_batch_size * config.accumulation,
@@ -300,7 +290,7 @@ def distill(
         **(extra_run_config or {}),
     }
     objective = DistillationObjective(student, teacher, config.loss_weights())
-    result = train(objective, optimizer, scheduler, stream, loop_config, out_dir, run_config, resume_from)
+    result = train(objective, optimizer, scheduler, stream, settings, out_dir, run_config, resume_from)
     # DistilBERT has no token types: make the saved tokenizer stop producing them.
     tokenizer.model_input_names = ["input_ids", "attention_mask"]
     model_dir = export_model(

@@ -119,21 +119,27 @@ def linear_schedule(warmup_steps: int, total_steps: int) -> Callable[[int], floa
     return factor
 
 
-def decay_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """BERT/ALBERT exclude biases and LayerNorm weights from weight decay."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        is_norm_or_bias = name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
-        (no_decay if is_norm_or_bias else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
 def resolve_device(requested: str | None) -> torch.device:
-    if requested:
-        return torch.device(requested)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """None means auto: CUDA when available (the same rule as fine-tuning)."""
+    from glues_bench.provenance import resolve_device as resolve_device_name
+
+    return torch.device(resolve_device_name(requested or "auto"))
+
+
+def loop_config(config: Any, max_steps: int, accumulation: int) -> LoopConfig:
+    """The loop settings a pretraining or distillation config carries (both share these field names)."""
+    return LoopConfig(
+        max_steps=max_steps,
+        micro_batch_size=config.micro_batch_size,
+        accumulation=accumulation,
+        grad_clip=config.grad_clip,
+        checkpoint_every=config.checkpoint_every,
+        keep_checkpoints=config.keep_checkpoints,
+        log_every=config.log_every,
+        bf16=config.bf16,
+        device=config.device,
+        progress=config.progress,
+    )
 
 
 def train(
