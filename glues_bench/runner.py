@@ -11,21 +11,22 @@ import hashlib
 import json
 import logging
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from glues_bench.errors import DataError, GluesError
 from glues_bench.executor import Executor, Job, LocalExecutor
 from glues_bench.tasks.spec import Grid, ResolvedTask, TaskSpec
 
+if TYPE_CHECKING:
+    from glues_bench.board import TaskResult
+
 log = logging.getLogger(__name__)
 
 Overwrite = Literal["never", "only-missing", "always"]
-SELECTION_RULE = (
-    "best mean dev score over seeds (task score); test scored for every run, reported for the selected config"
-)
 DEFAULT_SEED = 42  # the ALBETO code's seed; further seeds count up from it
 DEV_TRAIN_FRACTION = 0.8  # with no train split, this much of dev trains and the rest selects
 
@@ -65,7 +66,7 @@ class TaskSummary:
     skipped: int = 0
     failed: int = 0
     note: str = ""
-    best: dict | None = None
+    best: TaskResult | None = None  # the dev-selected config, as the leaderboard selects it
 
 
 def seeds_for(n: int) -> list[int]:
@@ -265,13 +266,16 @@ def _run_task(
                 summary.ran += 1
             else:
                 summary.failed += 1
-                log.warning("run %d failed: %s", outcome.run_id, outcome.error)
+                log.warning("run %d failed: %s", outcome.run_id, outcome.error.rstrip().splitlines()[-1])
     except KeyboardInterrupt:
         for run_id in started:  # finished runs are stored already; this marks the ones in flight
             if store.get_run(run_id).status == "running":
                 store.fail_run(run_id, "interrupted")
         raise
-    summary.best = store.best_config(submission.name, task.name, task.variant, task.spec_hash)
+    from glues_bench.board import selected_result
+
+    runs = store.runs(submission.name, task.name)
+    summary.best = selected_result(runs, store.get_submission(submission.name), task.name, task.variant)
     return summary
 
 
@@ -315,7 +319,7 @@ class JobInput:
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """What a run produced: metrics and prediction files, or the one-line error that stopped it."""
+    """What a run produced: metrics and prediction files, or the traceback of the error that stopped it."""
 
     run_id: int
     metrics: dict = field(default_factory=dict)
@@ -326,6 +330,7 @@ class JobOutcome:
 
 
 def _start_run(store, task, key, data, options, device) -> int:
+    from glues_bench.board import SELECTION_RULE
     from glues_bench.provenance import describe_device, harness_git_sha, library_versions
 
     return store.start_run(
@@ -382,9 +387,8 @@ def execute_job(work: JobInput) -> JobOutcome:
             metrics[split] = {**scored.metrics, "score": scored.score}
             path = run_dir / f"{split}.predictions.json"
             artefacts[split] = (str(path), write_predictions(path, predictions))
-    except Exception as exc:  # recorded on the run (status failed + message); the grid goes on
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        return JobOutcome(work.run_id, error=f"{exc.__class__.__name__}: {message}".rstrip(": "))
+    except Exception:  # recorded on the run (status failed + full traceback); the grid goes on
+        return JobOutcome(work.run_id, error=traceback.format_exc())
     return JobOutcome(
         work.run_id,
         metrics=metrics,

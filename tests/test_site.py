@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -279,22 +280,37 @@ def _dump_dom(page: Path) -> str:
     return screenshot_site.run_chromium(page, ["--dump-dom"])
 
 
-def test_browser_shows_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFixture[str]):
-    from glues_bench.aggregate import fmt2, format_cell
+def _two(value: float | None) -> str:
+    """The test's own two-decimal text (not the code under test's `fmt2`)."""
+    return "—" if value is None else str(Decimal(value).quantize(Decimal("0.01")))
 
+
+def _expected_cell(result: dict | None) -> str:
+    """What a task cell must show, from the JSON document alone: QA as F1 / EM, ± sd with 2+ seeds."""
+    if result is None:
+        return "—"
+    if result["score"] is None:
+        return "pending"
+    metrics = result["metrics"]
+    is_qa = set(result["score_metrics"]) == {"f1", "exact_match"}
+    text = f"{_two(metrics['f1'])} / {_two(metrics['exact_match'])}" if is_qa else _two(result["score"])
+    return text if result["sd"] is None else f"{text} ± {_two(result['sd'])}"
+
+
+def test_browser_shows_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFixture[str]):
     rows = LeaderboardTable.parse(_dump_dom(site["out"] / "index.html"))
     document = _leaderboard_json(site["db"], capsys)
     assert [r["name"] for r in rows] == [r["name"] for r in document["rows"]]
     assert EVIL in [r["name"] for r in rows]  # the script tag is text in the DOM, not an element
     for shown, row in zip(rows, document["rows"], strict=True):
         assert shown["rank"] == ("" if row["rank"] is None else str(row["rank"]))
-        expected_average = fmt2(row["average"]) if row["complete"] else f"{row['n_tasks']}/8"
+        expected_average = _two(row["average"]) if row["complete"] else f"{row['n_tasks']}/8"
         assert shown["average"] == expected_average
-        assert shown["size_ratio"] == fmt2(row["size_ratio"])
-        assert shown["performance_ratio"] == fmt2(row["performance_ratio"])
+        assert shown["size_ratio"] == _two(row["size_ratio"])
+        assert shown["performance_ratio"] == _two(row["performance_ratio"])
         assert shown["params"] == (row["params_display"] or "—")
         for task in TASK_ORDER:
-            assert shown[task] == format_cell(row["tasks"][task]), (row["name"], task)
+            assert shown[task] == _expected_cell(row["tasks"][task]), (row["name"], task)
 
 
 def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict):

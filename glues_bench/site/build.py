@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from glues_bench import __version__
-from glues_bench.aggregate import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
+from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
 from glues_bench.errors import GluesError
 from glues_bench.site import pages
 from glues_bench.site.plots import PlotPoint, score_vs_params_svg
@@ -55,22 +55,22 @@ def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_
     env = environment()
     harness = {"version": __version__, "reference": board.reference}
 
-    def page(path: str, template: str, context: dict[str, Any]) -> None:
+    def page(path: str, template: str, context: dict[str, Any], twin_data: Any = None) -> None:
+        """The page and its JSON twin (`twin_data`, by default the page's own context), written once."""
         root = "../" * path.count("/")
         twin = path.removesuffix(".html") + ".json"
         files[path] = env.get_template(template).render(
             **context, root=root, json_twin=twin.rsplit("/", 1)[-1], harness=harness
         )
-        files[twin] = _json(context)
+        files[twin] = _json(context if twin_data is None else twin_data)
 
     index = pages.index_context(board, snapshot)
     points = pages.plot_points(board)
     if points:
         files[PLOT_FILE] = score_vs_params_svg([PlotPoint(**p) for p in points], board.reference_average)
-    page(
-        "index.html", "index.html.j2", {**index, "plot": PLOT_FILE if points else None, "plot_points": points}
-    )
-    files["index.json"] = _json(index["document"])  # byte-identical to `glues-bench leaderboard --json`
+    # index.json is the leaderboard document itself: byte-identical to `glues-bench leaderboard --json`
+    index_page = {**index, "plot": PLOT_FILE if points else None, "plot_points": points}
+    page("index.html", "index.html.j2", index_page, twin_data=index["document"])
     for task in all_tasks():
         page(f"tasks/{task}.html", "task.html.j2", pages.task_context(task, board, snapshot))
     for submission in snapshot.submissions:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from glues_bench.aggregate import (
+from glues_bench.board import (
     Leaderboard,
     TaskResult,
     counted_runs,
@@ -70,18 +70,20 @@ def _split_score(run: RunRecord, split: str) -> float | None:
 def index_context(board: Leaderboard, snapshot: Snapshot) -> dict[str, Any]:
     """The main table. `document` is exactly `glues-bench leaderboard --json`; `view` adds display text."""
     document = leaderboard_json(board, snapshot.last_updated)
-    columns = ["size_ratio", "performance_ratio", "average"]
-    best = {c: _best([row[c] for row in document["rows"]]) for c in columns}
+    best: dict[str, float | None] = {
+        "size_ratio": _best([row.size_ratio for row in board.rows]),
+        "performance_ratio": _best([row.performance_ratio for row in board.rows]),
+        "average": _best([row.average for row in board.rows]),
+    }
     for task in board.task_names:
-        scores = [row["tasks"][task]["score"] if row["tasks"][task] else None for row in document["rows"]]
-        best[task] = _best(scores)
+        best[task] = _best([row.tasks[task].score if task in row.tasks else None for row in board.rows])
     total = len(board.task_names)
     rows = []
-    for row in document["rows"]:
+    for row in board.rows:
         cells = []
         for task in board.task_names:
-            result = row["tasks"][task]
-            score = result["score"] if result else None
+            result = row.tasks.get(task)
+            score = result.score if result else None
             cells.append(
                 {
                     "task": task,
@@ -93,24 +95,24 @@ def index_context(board: Leaderboard, snapshot: Snapshot) -> dict[str, Any]:
             )
         rows.append(
             {
-                "name": row["name"],
-                "href": model_href(row["name"]),
-                "rank": row["rank"],
-                "origin": row["origin"],
-                "measured": row["origin"] != "reported",
-                "complete": row["complete"],
-                "params": row["params"],
-                "params_text": row["params_display"] or "—",
-                "size_ratio_text": fmt2(row["size_ratio"]),
-                "size_ratio": row["size_ratio"],
-                "size_ratio_best": row["size_ratio"] is not None and row["size_ratio"] == best["size_ratio"],
-                "performance_ratio_text": fmt2(row["performance_ratio"]),
-                "performance_ratio": row["performance_ratio"],
-                "performance_ratio_best": row["performance_ratio"] is not None
-                and row["performance_ratio"] == best["performance_ratio"],
-                "average_text": fmt2(row["average"]) if row["complete"] else f"{row['n_tasks']}/{total}",
-                "average": row["average"],
-                "average_best": row["average"] is not None and row["average"] == best["average"],
+                "name": row.name,
+                "href": model_href(row.name),
+                "rank": row.rank,
+                "origin": row.origin,
+                "measured": row.origin != "reported",
+                "complete": row.complete,
+                "params": row.params,
+                "params_text": row.params_display or "—",
+                "size_ratio_text": fmt2(row.size_ratio),
+                "size_ratio": row.size_ratio,
+                "size_ratio_best": row.size_ratio is not None and row.size_ratio == best["size_ratio"],
+                "performance_ratio_text": fmt2(row.performance_ratio),
+                "performance_ratio": row.performance_ratio,
+                "performance_ratio_best": row.performance_ratio is not None
+                and row.performance_ratio == best["performance_ratio"],
+                "average_text": fmt2(row.average) if row.complete else f"{row.n_tasks}/{total}",
+                "average": row.average,
+                "average_best": row.average is not None and row.average == best["average"],
                 "cells": cells,
             }
         )
@@ -119,7 +121,6 @@ def index_context(board: Leaderboard, snapshot: Snapshot) -> dict[str, Any]:
         "document": document,
         "tasks": [{**t, "href": task_href(t["name"])} for t in document["tasks"]],
         "rows": rows,
-        "has_plot": bool(plot_points(board)),
         # Measured models trained by us: their notes carry the training budget, shown under the table.
         "in_house": [
             {"name": sub.name, "href": model_href(sub.name), "notes": sub.notes or "no notes in the manifest"}
@@ -134,18 +135,16 @@ def _best(values: Sequence[float | None]) -> float | None:
     return max(present) if present else None
 
 
-def _cell_title(result: Mapping[str, Any] | None) -> str:
+def _cell_title(result: TaskResult | None) -> str:
     if result is None:
         return "no result"
-    if result["source"] == "reported":
-        return "reported: " + ", ".join(f"{m}={fmt2(v)}" for m, v in result["metrics"].items())
-    if result["score"] is None:
-        return (
-            f"selected config {result['config_key']} has no test score yet (dev {fmt2(result['dev_score'])})"
-        )
+    if result.source == "reported":
+        return "reported: " + ", ".join(f"{m}={fmt2(v)}" for m, v in result.metrics.items())
+    if result.score is None:
+        return f"selected config {result.config_key} has no test score yet (dev {fmt2(result.dev_score)})"
     return (
-        f"mean over {result['n_seeds']} seed(s) of the config with the best dev score "
-        f"({fmt2(result['dev_score'])}): {hparams_text(result['hparams'])}"
+        f"mean over {result.n_seeds} seed(s) of the config with the best dev score "
+        f"({fmt2(result.dev_score)}): {hparams_text(result.hparams)}"
     )
 
 
@@ -172,7 +171,7 @@ def task_context(task: str, board: Leaderboard, snapshot: Snapshot) -> dict[str,
     spec = all_tasks()[task]
     resolved = spec.resolve()
     counted_ids = {
-        r.id for submission in snapshot.submissions for r in counted_runs(snapshot, submission, task)
+        r.id for submission in snapshot.submissions for r in counted_runs(snapshot.runs, submission, task)
     }
     selected_ids = {i for row in board.rows if task in row.tasks for i in row.tasks[task].run_ids}
     selected = [
@@ -180,7 +179,7 @@ def task_context(task: str, board: Leaderboard, snapshot: Snapshot) -> dict[str,
             "name": row.name,
             "href": model_href(row.name),
             "origin": row.origin,
-            "text": format_cell(task_result_json(row.tasks[task])),
+            "text": format_cell(row.tasks[task]),
             "result": task_result_json(row.tasks[task]),
             "hparams_text": hparams_text(row.tasks[task].hparams),
             "dev_text": fmt2(row.tasks[task].dev_score),
@@ -254,7 +253,7 @@ def model_context(submission: SubmissionRecord, board: Leaderboard, snapshot: Sn
                 "name": name,
                 "column": spec.paper_column,
                 "href": task_href(name),
-                "text": format_cell(task_result_json(result)) if result else "—",
+                "text": format_cell(result),
                 "result": task_result_json(result) if result else None,
                 "hparams_text": hparams_text(result.hparams) if result else "—",
                 "dev_text": fmt2(result.dev_score) if result else "—",

@@ -1,0 +1,71 @@
+"""The leaderboard logic, in one place: `selection` (one model × task), `board` (which runs count, the
+ranked table), `export` (the JSON contract), `text` (display formatting). Reads store records, never the
+database; the site and the CLI render from it."""
+
+from glues_bench.board.board import (
+    REFERENCE_MODEL,
+    Leaderboard,
+    LeaderboardRow,
+    ModelEntry,
+    build_leaderboard,
+    counted_runs,
+    counts,
+    leaderboard_from_snapshot,
+    model_average,
+    model_entry,
+    pareto_front,
+    performance_ratio,
+    selected_result,
+    size_ratio,
+)
+from glues_bench.board.export import leaderboard_json, task_result_json
+from glues_bench.board.selection import (
+    SELECTION_RULE,
+    ConfigResult,
+    RunScores,
+    Stat,
+    TaskResult,
+    config_result,
+    reported_task_result,
+    run_scores,
+    select_config,
+    select_task_result,
+    summarize,
+    task_score,
+)
+from glues_bench.board.text import fmt2, format_cell, format_params, hparams_key
+
+__all__ = [
+    "REFERENCE_MODEL",
+    "SELECTION_RULE",
+    "ConfigResult",
+    "Leaderboard",
+    "LeaderboardRow",
+    "ModelEntry",
+    "RunScores",
+    "Stat",
+    "TaskResult",
+    "build_leaderboard",
+    "config_result",
+    "counted_runs",
+    "counts",
+    "fmt2",
+    "format_cell",
+    "format_params",
+    "hparams_key",
+    "leaderboard_from_snapshot",
+    "leaderboard_json",
+    "model_average",
+    "model_entry",
+    "pareto_front",
+    "performance_ratio",
+    "reported_task_result",
+    "run_scores",
+    "select_config",
+    "select_task_result",
+    "selected_result",
+    "size_ratio",
+    "summarize",
+    "task_result_json",
+    "task_score",
+]
