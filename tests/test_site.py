@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html as html_lib
 import json
 import os
 import subprocess
@@ -327,3 +329,47 @@ def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict)
     values = [float(v.split(" ")[0]) for v in ner[:-1]]
     assert values == sorted(values)
     assert rows[0]["name"] == OURS  # 71.00, the lowest NER score
+
+
+def test_index_cells_show_the_documents_numbers(site: dict, capsys: pytest.CaptureFixture[str]):
+    """The server-rendered table (no browser needed) against the test's own formatting of the JSON."""
+    rows = LeaderboardTable.parse((site["out"] / "index.html").read_text(encoding="utf-8"))
+    document = _leaderboard_json(site["db"], capsys)
+    assert [r["name"] for r in rows] == [r["name"] for r in document["rows"]]
+    for shown, row in zip(rows, document["rows"], strict=True):
+        assert shown["average"] == (_two(row["average"]) if row["complete"] else f"{row['n_tasks']}/8")
+        assert shown["size_ratio"] == _two(row["size_ratio"])
+        for task in TASK_ORDER:
+            assert shown[task] == _expected_cell(row["tasks"][task]), (row["name"], task)
+    # the fixture holds the kinds of cell that format differently: QA (F1 / EM), ± sd, missing
+    texts = {shown[task] for shown in rows for task in TASK_ORDER}
+    assert "—" in texts and any(" / " in t for t in texts) and any(" ± " in t for t in texts), texts
+
+
+# Where each page type is written: the test's own list, so a new page type fails here until it is added.
+PAGE_FILES = {"IndexPage": ["index.html"], "TaskPage": "tasks", "ModelPage": "models", "RunPage": "runs"}
+
+
+def _field_names(page_type: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(page_type)}
+
+
+def test_every_page_type_renders_its_html_and_json_twin_from_one_object(site: dict):
+    from glues_bench.site.pages import PAGE_TYPES, IndexPage
+
+    assert sorted(t.__name__ for t in PAGE_TYPES) == sorted(PAGE_FILES)
+    out: Path = site["out"]
+    for page_type in PAGE_TYPES:
+        where = PAGE_FILES[page_type.__name__]
+        htmls = [out / w for w in where] if isinstance(where, list) else sorted((out / where).glob("*.html"))
+        assert htmls, f"no {page_type.__name__} written"
+        for html_path in htmls:
+            html = html_path.read_text(encoding="utf-8")
+            twin = json.loads(html_path.with_suffix(".json").read_text(encoding="utf-8"))
+            assert f'href="{html_path.with_suffix(".json").name}"' in html  # the page links its twin
+            if page_type is IndexPage:  # the index's twin is the document it carries
+                assert set(twin) >= {"rows", "tasks", "reference", "last_updated", "harness_version"}
+                continue
+            assert set(twin) == _field_names(page_type), html_path
+            # the HTML shows the same object: its <title> is the twin's title, escaped
+            assert f"<title>{html_lib.escape(twin['title'], quote=False)} · glues-bench</title>" in html
