@@ -185,12 +185,15 @@ def run_benchmark(
 
         torch.set_num_threads(options.threads)
     seeds = seeds_for(options.seeds)
-    # Resolving every grid first fails on a bad --grid before any work, and sizes the overall progress bar.
-    n_jobs = sum(
-        len(resolve_grid(options.grid, spec, getattr(sub, "large", False)).configs()) * len(seeds)
+    # Variants and grids are resolved once, up front: a bad --variant or --grid fails before any work, and
+    # the grids size the overall progress bar.
+    resolved = [spec.resolve(options.variants.get(spec.name)) for spec in tasks]
+    grids = {
+        (sub.name, task.name): resolve_grid(options.grid, task.spec, getattr(sub, "large", False))
         for sub in submissions
-        for spec in tasks
-    )
+        for task in resolved
+    }
+    n_jobs = sum(len(grid.configs()) * len(seeds) for grid in grids.values())
     stale = store.mark_stale_running_failed()
     if stale:
         echo(f"marked {len(stale)} interrupted run(s) as failed; they will be redone")
@@ -203,22 +206,31 @@ def run_benchmark(
         for submission in submissions:
             verify_weights(submission)  # results are stored under the weights' sha256: it must still hold
             store.upsert_submission(**submission.store_fields())
-            for spec in tasks:
-                task = spec.resolve(options.variants.get(spec.name))
+            for task in resolved:
                 bar.set_description(f"{submission.name} × {task.name}")
+                grid = grids[submission.name, task.name]
                 summaries.append(
                     _run_task(
-                        store, submission, task, options, seeds, device, executor, finetune_fn, echo, bar
+                        store,
+                        submission,
+                        task,
+                        grid,
+                        options,
+                        seeds,
+                        device,
+                        executor,
+                        finetune_fn,
+                        echo,
+                        bar,
                     )
                 )
     return summaries
 
 
 def _run_task(
-    store, submission, task, options, seeds, device, executor, finetune_fn, echo, bar
+    store, submission, task, grid, options, seeds, device, executor, finetune_fn, echo, bar
 ) -> TaskSummary:
     summary = TaskSummary(submission.name, task.name, task.variant)
-    grid = resolve_grid(options.grid, task.spec, getattr(submission, "large", False))
     try:
         data = load_task_data(task, options.data_dir, options.limit, options.train_limit)
     except DataError as exc:
@@ -275,7 +287,7 @@ def _run_task(
     from glues_bench.board import selected_result
 
     runs = store.runs(submission.name, task.name)
-    summary.best = selected_result(runs, store.get_submission(submission.name), task.name, task.variant)
+    summary.best = selected_result(runs, store.get_submission(submission.name), task)
     return summary
 
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from glues_bench.errors import SubmissionError
+from glues_bench.errors import CheckpointNotFound, SubmissionError
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,6 @@ Origin = Literal["in-house", "external"]
 """`in-house`: pretrained or distilled by this project (ALBETO, DistilBETO); `external`: anyone else's."""
 
 _HASH_CHUNK = 1 << 20  # stream weights in 1 MiB chunks; never hold a file in memory
-
-
-class CheckpointNotFound(SubmissionError):
-    """A manifest's local checkpoint (or tokenizer) directory is not on this machine."""
 
 
 class Submission(BaseModel):

@@ -246,7 +246,9 @@ def test_only_done_runs_of_the_default_variant_current_spec_and_checkpoint_count
         _record(6, status="running", metrics={}),
     )
     snapshot = Snapshot(submissions=(_submission("m"),), runs=runs, reported=())
-    assert [r.id for r in counted_runs(snapshot.runs, snapshot.submissions[0], "ner")] == [1, 2]
+    assert [
+        r.id for r in counted_runs(snapshot.runs, snapshot.submissions[0], get_task("ner").resolve())
+    ] == [1, 2]
     row = leaderboard_from_snapshot(snapshot).rows[0]
     assert row.tasks["ner"].score == pytest.approx(71.5)  # runs 1 and 2 score 71 and 72 on test
     assert row.tasks["ner"].run_ids == (1, 2)

@@ -318,7 +318,7 @@ def test_runs_of_a_task_feed_the_leaderboards_selection(store: Store):
     runs = store.runs("tiny", "ner")
     assert [(r.seed, r.status) for r in runs] == [(1, "done"), (2, "done"), (1, "done"), (3, "running")]
     assert store.runs("tiny", "pos") == [] and store.runs("nobody", "ner") == []
-    best = selected_result(runs, store.get_submission("tiny"), "ner")
+    best = selected_result(runs, store.get_submission("tiny"), get_task("ner").resolve())
     assert (
         best is not None and dict(best.hparams) == small and hparams_key(best.hparams) == "bs16-lr5e-05-ep1"
     )

@@ -28,6 +28,7 @@ from glues_bench.tasks import TASK_ORDER, all_tasks
 
 if TYPE_CHECKING:
     from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
+    from glues_bench.tasks import ResolvedTask
 
 __all__ = [
     "REFERENCE_MODEL",
@@ -37,6 +38,7 @@ __all__ = [
     "build_leaderboard",
     "counted_runs",
     "counts",
+    "default_tasks",
     "leaderboard_from_snapshot",
     "model_average",
     "model_entry",
@@ -179,29 +181,33 @@ def counts(run: RunRecord, submission: SubmissionRecord, variant: str, spec_hash
 
 
 def counted_runs(
-    runs: Iterable[RunRecord], submission: SubmissionRecord, task: str, variant: str | None = None
+    runs: Iterable[RunRecord], submission: SubmissionRecord, task: ResolvedTask
 ) -> list[RunRecord]:
-    """The runs that count for a model's cell on `task` (default variant, current spec unless named)."""
-    spec = all_tasks().get(task)
-    if spec is None:
-        return []
-    resolved = spec.resolve(variant)
-    return [r for r in runs if r.task == task and counts(r, submission, resolved.variant, resolved.spec_hash)]
+    """The runs that count for a model's cell on `task` (resolved once by the caller: variant, spec hash)."""
+    return [r for r in runs if r.task == task.name and counts(r, submission, task.variant, task.spec_hash)]
 
 
 def selected_result(
-    runs: Iterable[RunRecord], submission: SubmissionRecord, task: str, variant: str | None = None
+    runs: Iterable[RunRecord], submission: SubmissionRecord, task: ResolvedTask
 ) -> TaskResult | None:
     """The dev-selected result of one model on one task, as the leaderboard selects it."""
-    spec = all_tasks()[task]
-    counted = counted_runs(runs, submission, task, variant)
-    return select_task_result(task, spec.score_metrics, [run_scores(r) for r in counted])
+    counted = counted_runs(runs, submission, task)
+    return select_task_result(task.name, task.spec.score_metrics, [run_scores(r) for r in counted])
 
 
-def model_entry(snapshot: Snapshot, submission: SubmissionRecord) -> ModelEntry:
+def default_tasks() -> dict[str, ResolvedTask]:
+    """Every task at its default variant and current spec: what the leaderboard shows."""
+    return {name: spec.resolve() for name, spec in all_tasks().items()}
+
+
+def model_entry(
+    snapshot: Snapshot, submission: SubmissionRecord, tasks: Mapping[str, ResolvedTask] | None = None
+) -> ModelEntry:
     """A submission's task results: reported numbers for `reported` models, selected runs otherwise."""
-    tasks: dict[str, TaskResult] = {}
-    for name, spec in all_tasks().items():
+    resolved = default_tasks() if tasks is None else tasks
+    results: dict[str, TaskResult] = {}
+    for name, task in resolved.items():
+        spec = task.spec
         if submission.origin == "reported":
             values = {
                 r.metric: r.value
@@ -210,18 +216,19 @@ def model_entry(snapshot: Snapshot, submission: SubmissionRecord) -> ModelEntry:
             }
             result = reported_task_result(spec, values)
         else:
-            result = selected_result(snapshot.runs, submission, name)
+            result = selected_result(snapshot.runs, submission, task)
         if result is not None:
-            tasks[name] = result
+            results[name] = result
     return ModelEntry(
         name=submission.name,
         family=submission.family,
         origin=submission.origin,
         params=submission.params_total,
         params_display=format_params(submission.params_total, submission.params_as_printed),
-        tasks=tasks,
+        tasks=results,
     )
 
 
 def leaderboard_from_snapshot(snapshot: Snapshot, reference: str = REFERENCE_MODEL) -> Leaderboard:
-    return build_leaderboard([model_entry(snapshot, s) for s in snapshot.submissions], reference)
+    tasks = default_tasks()
+    return build_leaderboard([model_entry(snapshot, s, tasks) for s in snapshot.submissions], reference)

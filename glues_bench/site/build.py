@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from glues_bench import __version__
 from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
-from glues_bench.errors import GluesError
+from glues_bench.errors import SiteError
 from glues_bench.site import pages
 from glues_bench.site.plots import score_vs_params_svg
 from glues_bench.store.records import Snapshot
@@ -25,10 +25,6 @@ MARKER = ".glues-bench-site"
 """Lists the files the last build wrote; only a folder holding it (or an empty one) is rebuilt."""
 PLOT_FILE = "score_vs_params.svg"
 STATIC_FILES = ("style.css",)
-
-
-class SiteError(GluesError):
-    """The site cannot be written where asked."""
 
 
 def environment() -> Environment:

@@ -369,7 +369,7 @@ def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
     spec = all_tasks()[task]
     resolved = spec.resolve()
     counted_ids = {
-        r.id for submission in snapshot.submissions for r in counted_runs(snapshot.runs, submission, task)
+        r.id for submission in snapshot.submissions for r in counted_runs(snapshot.runs, submission, resolved)
     }
     selected_ids = {i for row in board.rows if task in row.tasks for i in row.tasks[task].run_ids}
     selected = [

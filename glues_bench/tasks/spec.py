@@ -93,9 +93,6 @@ class HParams(_Frozen):
         """Stable short id, e.g. `bs32-lr2e-05-ep3`."""
         return f"bs{self.batch_size}-lr{self.learning_rate:g}-ep{self.epochs}"
 
-    def hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
-
 
 class Grid(_Frozen):
     """A full-factorial search space."""
