@@ -149,6 +149,7 @@ def test_dev_split_never_cuts_a_qa_article(shared_data: Path) -> None:
     assert len(train_part.dataset) + len(dev_part.dataset) == 500 and len(train_part.dataset) >= 400
 
 
+@pytest.mark.slow  # two fresh interpreters that import torch, four runs: ~15 s on 2 cores
 def test_sigkill_mid_grid_then_rerun_finishes_without_loss_or_duplicates(submission, tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     grid = _grid(tmp_path / "grid.yaml", [1e-3, 5e-4, 2e-4, 1e-4], epochs=[2])

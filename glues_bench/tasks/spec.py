@@ -32,7 +32,7 @@ QAScoring = Literal["es", "squad-en"]
 TaggingScheme = Literal["iob2", "plain"]
 """`iob2`: entity-level scoring (seqeval / conlleval). `plain`: one tag per word, scored per word (POS)."""
 
-METRICS_BY_TYPE: dict[str, frozenset[str]] = {
+METRICS_BY_TYPE: dict[TaskType, frozenset[str]] = {
     "token_classification": frozenset({"accuracy", "f1", "precision", "recall"}),
     "sequence_classification": frozenset({"accuracy"}),
     "extractive_qa": frozenset({"f1", "exact_match"}),
