@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from glues_bench.board.selection import (
@@ -53,6 +53,8 @@ REFERENCE_MODEL = "BETO cased"
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A model and its task results, before ranking."""
+
     name: str
     family: str | None
     origin: str
@@ -62,19 +64,15 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
-class LeaderboardRow:
-    rank: int | None
-    name: str
-    family: str | None
-    origin: str
-    params: int | None
-    params_display: str | None
-    average: float | None
-    n_tasks: int
-    complete: bool
-    size_ratio: float | None
-    performance_ratio: float | None
-    tasks: Mapping[str, TaskResult]
+class LeaderboardRow(ModelEntry):
+    """A ranked model: its entry (tasks limited to the board's) plus what the ranking derives from it."""
+
+    rank: int | None = None
+    average: float | None = None
+    n_tasks: int = 0
+    complete: bool = False
+    size_ratio: float | None = None
+    performance_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -129,20 +127,19 @@ def build_leaderboard(
         rank = None
         if average is not None:
             rank = rows[-1].rank if rows and rows[-1].average == average else position
+        entry = {f.name: getattr(model, f.name) for f in fields(ModelEntry)}
+        entry["tasks"] = {t: model.tasks[t] for t in task_names if t in model.tasks}
+        ratios = (size_ratio(ref_params, model.params), performance_ratio(average, ref_average))
+        n_tasks = _n_scored(model.tasks, task_names)
         rows.append(
             LeaderboardRow(
+                **entry,
                 rank=rank,
-                name=model.name,
-                family=model.family,
-                origin=model.origin,
-                params=model.params,
-                params_display=model.params_display,
                 average=average,
-                n_tasks=_n_scored(model.tasks, task_names),
+                n_tasks=n_tasks,
                 complete=average is not None,
-                size_ratio=size_ratio(ref_params, model.params),
-                performance_ratio=performance_ratio(average, ref_average),
-                tasks={t: model.tasks[t] for t in task_names if t in model.tasks},
+                size_ratio=ratios[0],
+                performance_ratio=ratios[1],
             )
         )
     return Leaderboard(tuple(rows), tuple(task_names), reference, ref_params, ref_average)

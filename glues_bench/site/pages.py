@@ -32,7 +32,7 @@ from glues_bench.board import (
     task_score,
 )
 from glues_bench.site.plots import PlotPoint
-from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
+from glues_bench.store.records import PredictionRecord, RunRecord, Snapshot, SubmissionRecord
 from glues_bench.tasks import all_tasks
 
 __all__ = [
@@ -383,6 +383,19 @@ class TaskPage:
     runs: tuple[TaskRun, ...]
 
 
+# TaskInfo fields copied from the spec under the same name (the rest are derived in `task_page`).
+_TASK_INFO_COPIED = (
+    "name",
+    "version",
+    "title",
+    "description",
+    "paper_column",
+    "task_type",
+    "citation",
+    "licence",
+)
+
+
 def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
     spec = all_tasks()[task]
     resolved = spec.resolve()
@@ -409,19 +422,12 @@ def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
     return TaskPage(
         title=f"{spec.paper_column} — {spec.title}",
         task=TaskInfo(
-            name=spec.name,
-            version=spec.version,
-            title=spec.title,
-            description=spec.description,
-            paper_column=spec.paper_column,
-            task_type=spec.task_type,
+            **{name: getattr(spec, name) for name in _TASK_INFO_COPIED},
             metrics=tuple(spec.metrics),
             score_metrics=tuple(spec.score_metrics),
             default_variant=resolved.variant,
             variants=tuple(v.name for v in spec.variants),
             spec_hash=resolved.spec_hash,
-            citation=spec.citation,
-            licence=spec.licence,
         ),
         selected=tuple(selected),
         runs=tuple(
@@ -593,11 +599,10 @@ class RunDetail(RunSummary):
 
 
 @dataclass(frozen=True)
-class PredictionLink:
-    split: str
-    path: str
-    sha256: str
-    href: str
+class PredictionLink(PredictionRecord):
+    """A prediction file with its link from the run page."""
+
+    href: str = ""
 
 
 @dataclass(frozen=True)
