@@ -36,7 +36,7 @@ def column_seed(*parts: object) -> int:
 
 
 def resample_indices(n_units: int, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> np.ndarray:
-    """The index matrix (n_resamples, n_units): row b lists the units drawn, with replacement, in resample b."""
+    """The index matrix (n_resamples, n_units): row b lists the units resample b draws, with replacement."""
     if n_units < 1:
         raise ValueError("a bootstrap needs at least one unit")
     if n_resamples < 1:

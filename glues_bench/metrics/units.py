@@ -74,7 +74,7 @@ class UnitStatistics:
         return float(self.resampled_scores(np.ones((1, self.n_units)))[0])
 
     def resampled_scores(self, multiplicities: np.ndarray) -> np.ndarray:
-        """The task score on each resample; `multiplicities` (B, n_units) says how often each unit is drawn."""
+        """The task score per resample; `multiplicities` (B, n_units): how often each unit is drawn."""
         sums = multiplicities @ self.values  # (B, k): exact for integer counts, one BLAS call
         return score_from_sums(self.kind, self.score_metrics, sums)
 
