@@ -20,6 +20,7 @@ from glues_bench.board.stats import (
     at_chance,
     average_bootstrap,
     bootstrap_cell,
+    bootstrap_column,
     column_seed,
     expected_validation_performance,
     load_run_units,
@@ -29,7 +30,7 @@ from glues_bench.board.stats import (
 )
 from glues_bench.errors import DataError, PredictionError
 from glues_bench.metrics import score_predictions
-from glues_bench.metrics.units import COLUMNS, UnitStatistics, unit_statistics
+from glues_bench.metrics.units import COLUMNS, UnitStatistics, iob_chunks, unit_statistics
 from glues_bench.runner import write_predictions
 from glues_bench.tasks import get_task
 
@@ -111,6 +112,19 @@ def test_unit_sums_equal_official_metrics_on_full_sample_and_on_a_resample(task_
     assert resampled_official.score != pytest.approx(official.score, abs=1e-6)  # the resample differs
 
 
+def test_iob_chunks_equal_seqeval_get_entities_on_random_tag_sequences():
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    rng = random.Random(4)
+    labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "I-MISC"]
+    sentences = [[rng.choice(labels) for _ in range(rng.randint(0, 12))] for _ in range(400)]
+    chunks = iob_chunks(sentences)
+    type_names = list(dict.fromkeys(t.partition("-")[2] for s in sentences for t in s if t != "O"))
+    for index, tags in enumerate(sentences):
+        ours = {(type_names[t], a, b) for sent, t, a, b in chunks.tolist() if sent == index}
+        assert ours == set(get_entities(tags)), tags
+
+
 def test_unit_statistics_reject_what_score_predictions_rejects(shared_data):
     task, gold = _gold("xnli", None, shared_data)
     with pytest.raises(PredictionError, match="not in xnli's label set"):
@@ -180,6 +194,21 @@ def test_several_seeds_are_resampled_jointly_and_the_seed_mean_is_reported():
     assert cell.interval.point == pytest.approx((seed_a.mean() + seed_b.mean()) / 2 * 100)
     assert cell.n_seeds == 2
     assert cell.interval.low == pytest.approx(np.quantile(by_hand, 0.025))
+
+
+def test_bootstrap_column_equals_cell_by_cell():
+    rng = np.random.default_rng(12)
+    column = {
+        "one-seed": [_accuracy_units(rng.random(600) < 0.7)],
+        "three-seeds": [_accuracy_units(rng.random(600) < p) for p in (0.5, 0.6, 0.9)],
+    }
+    resamples = Resamples.draw(600, 250, seed=3)
+    together = bootstrap_column(column, resamples)
+    for model, seeds in column.items():
+        alone = bootstrap_cell(seeds, resamples)
+        assert np.allclose(together[model].samples, alone.samples, atol=1e-9)
+        assert together[model].interval.point == pytest.approx(alone.interval.point, abs=1e-9)
+        assert together[model].n_seeds == len(seeds)
 
 
 def test_glues_average_resamples_each_task_independently():

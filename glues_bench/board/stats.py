@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from glues_bench.errors import DataError, PredictionError
-from glues_bench.metrics.units import UnitStatistics, unit_statistics
+from glues_bench.metrics.units import UnitStatistics, score_from_sums, unit_statistics
 
 if TYPE_CHECKING:
     from glues_bench.store.records import RunRecord
@@ -126,6 +126,40 @@ def bootstrap_cell(
     samples = np.mean([stats.resampled_scores(resamples.weights) for stats in seeds], axis=0)
     point = float(np.mean([stats.score() for stats in seeds]))
     return CellBootstrap(percentile_interval(samples, point, level), samples, len(seeds))
+
+
+def bootstrap_column(
+    column: Mapping[str, Sequence[UnitStatistics]], resamples: Resamples, level: float = DEFAULT_LEVEL
+) -> dict[str, CellBootstrap]:
+    """`bootstrap_cell` for every cell of a column ({model: its seeds' unit statistics}) at once: the
+    same numbers, but one matrix product for all runs, so the (B, n) weights are read from memory once
+    instead of once per run (what makes a 1,000-run board cheap)."""
+    runs = [(model, stats) for model, seeds in column.items() for stats in seeds]
+    if not runs:
+        return {}
+    kinds = {(stats.kind, stats.score_metrics) for _, stats in runs}
+    if len(kinds) != 1:
+        raise ValueError(f"one column, one kind of unit statistics; got {sorted(kinds)}")
+    kind, score_metrics = kinds.pop()
+    for model, stats in runs:
+        if stats.n_units != resamples.n_units:
+            raise ValueError(
+                f"{model}: {stats.n_units} units but the resamples draw from {resamples.n_units}"
+            )
+    n_columns = runs[0][1].values.shape[1]
+    stacked = np.hstack([stats.values for _, stats in runs])  # (n, R·k)
+    sums = (resamples.weights @ stacked).reshape(resamples.n_resamples, len(runs), n_columns)
+    run_scores = score_from_sums(kind, score_metrics, sums)  # (B, R)
+    full_scores = score_from_sums(kind, score_metrics, stacked.sum(axis=0).reshape(len(runs), n_columns))
+    cells: dict[str, CellBootstrap] = {}
+    for model, seeds in column.items():
+        if not seeds:
+            raise ValueError(f"{model}: a cell needs the unit statistics of at least one seed")
+        positions = [i for i, (owner, _) in enumerate(runs) if owner == model]
+        samples = run_scores[:, positions].mean(axis=1)
+        point = float(full_scores[positions].mean())
+        cells[model] = CellBootstrap(percentile_interval(samples, point, level), samples, len(seeds))
+    return cells
 
 
 def average_bootstrap(cells: Mapping[str, CellBootstrap], level: float = DEFAULT_LEVEL) -> CellBootstrap:
