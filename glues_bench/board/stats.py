@@ -22,6 +22,7 @@ from glues_bench.errors import DataError, PredictionError
 from glues_bench.metrics.units import UnitStatistics, score_from_sums, unit_statistics
 
 if TYPE_CHECKING:
+    from glues_bench.data import LoadedSplit
     from glues_bench.store.records import RunRecord
 
 DEFAULT_RESAMPLES = 1000
@@ -280,7 +281,11 @@ def expected_validation_performance(
 
 
 def load_run_units(
-    run: RunRecord, data_dir: Path | None, split: str = "test", root: Path | None = None, gold=None
+    run: RunRecord,
+    data_dir: Path | None,
+    split: str = "test",
+    root: Path | None = None,
+    gold: LoadedSplit | None = None,
 ) -> UnitStatistics:
     """Unit statistics of one stored run on `split`: its predictions file against the gold split.
 
