@@ -5,9 +5,10 @@ column and for the average.
 Runs are spread over the eight GLUES columns, each cell has `--seeds` runs, every test set has `--units`
 units, and the unit rows have the shape of each task type (classification, tags, entities, QA), so the
 work is what a site build with that many stored runs does after reading the predictions. Each measurement
-is repeated `--repeats` times; the median and the range are printed. Unit extraction from predictions
-files is timed separately with `--data-dir` (real test files, one synthetic run per task), since it
-depends on the task and not on the statistics.
+is repeated `--repeats` times; the median and the range are printed. Getting the unit rows from a
+predictions file is timed separately with `--data-dir` (real test files, one synthetic run per task),
+since it depends on the task and not on the statistics: once parsing and scoring the file, once reading
+the rows from `load_run_units`' cache, interleaved.
 
 Example: python scripts/bench_ci.py --runs 1000 --units 5000
 """
@@ -111,31 +112,58 @@ def statistics_pass(board, n_resamples: int, per_cell: bool = False) -> dict[str
     return timings
 
 
-def time_unit_extraction(data_dir: Path) -> None:
-    """Seconds to turn one run's test predictions into unit rows, per task, on the real files."""
+def time_unit_extraction(data_dir: Path, repeats: int) -> None:
+    """Seconds to get one run's test unit rows from its predictions file, per task, on the real files:
+    parsing and scoring the file (no cache), and reading the rows back from `load_run_units`' cache."""
     import random
+    import tempfile
+    from types import SimpleNamespace
 
+    from glues_bench.board.stats import load_run_units
     from glues_bench.data import DataUnavailable, load_split
-    from glues_bench.metrics.units import unit_statistics
+    from glues_bench.runner import write_predictions
     from glues_bench.tasks import get_task
 
     rng = random.Random(0)
-    for name in BOARD:
-        task = get_task(name).resolve()
-        try:
-            gold = load_split(task, "test", data_dir).dataset
-        except DataUnavailable:
-            print(f"  {name:6s} no test file in {data_dir.name}/, skipped")
-            continue
-        if task.task_type == "sequence_classification":
-            predictions = {e["id"]: rng.choice(task.labels) for e in gold}
-        elif task.task_type == "token_classification":
-            predictions = {e["id"]: [rng.choice(task.labels) for _ in e["tags"]] for e in gold}
-        else:
-            predictions = {e["id"]: e["answers"]["text"][0][::-1] for e in gold}
-        start = time.perf_counter()
-        unit_statistics(task, gold, predictions)
-        print(f"  {name:6s} {len(gold):5d} units: {time.perf_counter() - start:.3f} s per run")
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in BOARD:
+            task = get_task(name).resolve()
+            try:
+                loaded = load_split(task, "test", data_dir)
+            except DataUnavailable:
+                print(f"  {name:6s} no test file in the data directory, skipped")
+                continue
+            gold = loaded.dataset
+            if task.task_type == "sequence_classification":
+                predictions = {e["id"]: rng.choice(task.labels) for e in gold}
+            elif task.task_type == "token_classification":
+                predictions = {e["id"]: [rng.choice(task.labels) for _ in e["tags"]] for e in gold}
+            else:
+                predictions = {e["id"]: e["answers"]["text"][0][::-1] for e in gold}
+            path = Path(scratch) / f"{name}.test.predictions.json"
+            digest = write_predictions(path, predictions)
+            run = SimpleNamespace(
+                id=0,
+                task=name,
+                variant=task.variant,
+                data_fingerprint={"test": loaded.fingerprint},
+                predictions=(SimpleNamespace(split="test", path=str(path), sha256=digest),),
+            )
+            cache = Path(scratch) / "cache"
+            cold, warm = [], []
+            for _ in range(repeats):  # interleaved: no cache, then the cache it just filled
+                for entry in cache.glob("*.npy"):
+                    entry.unlink()
+                start = time.perf_counter()
+                load_run_units(run, data_dir, gold=loaded, cache_dir=cache)
+                cold.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                load_run_units(run, data_dir, gold=loaded, cache_dir=cache)
+                warm.append(time.perf_counter() - start)
+            print(
+                f"  {name:6s} {len(gold):5d} units: {statistics.median(cold):.4f} s per run from the file, "
+                f"{statistics.median(warm):.4f} s from the cache (medians of {repeats})"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             f"column at once is {statistics.median(ratios):.1f}× faster (median of paired ratios)"
         )
     if args.data_dir is not None:
-        print("unit extraction from predictions (real test files):")
-        time_unit_extraction(args.data_dir)
+        print("unit rows from a predictions file (real test files):")
+        time_unit_extraction(args.data_dir, args.repeats)
     return 0
 
 
