@@ -1,6 +1,7 @@
-"""The leaderboard logic, in one place: `selection` (one model × task), `board` (which runs count, the
-ranked table), `export` (the JSON contract), `text` (display formatting). Reads store records, never the
-database; the site and the CLI render from it."""
+"""The leaderboard logic, in one place: pure functions of a store snapshot. `selection` (one model × task),
+`board` (which runs count, the ranked table), `export` (the JSON contract), `text` (display formatting),
+`stats` and `baselines` (confidence intervals, ties, data baselines; imported as submodules, since they
+need numpy). Reads store records, never the database; the site and the CLI render from it."""
 
 from glues_bench.board.board import (
     REFERENCE_MODEL,
