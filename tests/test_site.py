@@ -373,3 +373,13 @@ def test_every_page_type_renders_its_html_and_json_twin_from_one_object(site: di
             assert set(twin) == _field_names(page_type), html_path
             # the HTML shows the same object: its <title> is the twin's title, escaped
             assert f"<title>{html_lib.escape(twin['title'], quote=False)} · glues-bench</title>" in html
+
+
+def test_committed_leaderboard_is_a_golden_file_for_the_json_contract(capsys: pytest.CaptureFixture[str]):
+    """`leaderboard --json` on the committed database reproduces the committed index.json byte for byte."""
+    repo = Path(__file__).resolve().parents[1]
+    db = repo / "leaderboard" / "glues_bench.db"
+    capsys.readouterr()
+    assert main(["leaderboard", "--json", "--db", f"sqlite:///{db}"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == (repo / "leaderboard" / "site" / "index.json").read_text(encoding="utf-8")
