@@ -400,7 +400,7 @@ def execute_job(work: JobInput) -> JobOutcome:
             path = run_dir / f"{split}.predictions.json"
             artefacts[split] = (str(path), write_predictions(path, predictions))
     except Exception:  # recorded on the run (status failed + full traceback); the grid goes on
-        return JobOutcome(work.run_id, error=traceback.format_exc())
+        return JobOutcome(work.run_id, error=portable_traceback())
     return JobOutcome(
         work.run_id,
         metrics=metrics,
@@ -419,6 +419,19 @@ def execute_job(work: JobInput) -> JobOutcome:
             "epoch_loss": result.epoch_loss,
         },
     )
+
+
+def portable_traceback() -> str:
+    """The current exception's full traceback, with this machine's folders (working directory, Python's
+    prefixes, home) cut from file names: the text is stored and may be published on the site."""
+    import os
+    import sys
+
+    text = traceback.format_exc()
+    prefixes = {str(Path.cwd()), sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path.home())}
+    for prefix in sorted((p for p in prefixes if p and p != os.sep), key=len, reverse=True):
+        text = text.replace(prefix.rstrip(os.sep) + os.sep, "")
+    return text
 
 
 def _store_outcome(store, outcome: JobOutcome) -> None:
