@@ -319,8 +319,8 @@ def describe_validation_error(exc: ValidationError) -> str:
         )
         return f"field {field!r} is missing{why}{more}"
     message = first["msg"].removeprefix("Value error, ")
-    if not field:
-        return one_line(message) + more
+    if not field or field == "name":  # `check_name`'s message quotes the name already
+        return one_line(f"field {field!r}: {message}" if field else message) + more
     got = repr(first.get("input"))
     got = got if len(got) <= 80 else got[:77] + "..."
     return one_line(f"field {field!r}: {message} (got {got})") + more
