@@ -80,43 +80,47 @@ def offline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
-def _run(subs: Path, cache: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+def _run_on_hub_snapshot(tiny: Path, tmp_path: Path, *, pickle_only: bool) -> tuple[int, str, list[str]]:
+    """`glues-bench run` (a subprocess, offline, on a fake cache) of a hub-id manifest without allow_pickle;
+    (exit code, stderr, statuses of the stored runs)."""
+    cache = tmp_path / "hf-cache"
+    snapshot = _fake_cache(cache, tiny, pickle_only=pickle_only)
+    subs = tmp_path / "submissions"
+    weights = snapshot / ("pytorch_model.bin" if pickle_only else "model.safetensors")
+    _hub_manifest(subs, weights, allow_pickle=False)
+    db = tmp_path / "runs.db"
     code = "import sys; from glues_bench.cli import main; sys.exit(main(sys.argv[1:]))"
     argv = [sys.executable, "-c", code, "run", "--tasks", "pawsx", "--data-dir", str(DEMO)]
-    argv += ["--submissions-dir", str(subs), "--db", f"sqlite:///{tmp_path / 'runs.db'}"]
-    argv += ["--artifacts-dir", str(tmp_path / "p"), "--limit", "8", "--device", "cpu", "--threads", "1"]
+    argv += [
+        "--submissions-dir",
+        str(subs),
+        "--db",
+        f"sqlite:///{db}",
+        "--artifacts-dir",
+        str(tmp_path / "p"),
+    ]
+    argv += ["--limit", "8", "--device", "cpu", "--threads", "1", "--no-progress"]
     env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.run([*argv, "--no-progress"], capture_output=True, text=True, env=env, timeout=300)
-
-
-def _statuses(db: Path) -> list[str]:
-    if not db.exists():
-        return []
-    return [row[0] for row in sqlite3.connect(db).execute("select status from runs")]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    statuses = (
+        [row[0] for row in sqlite3.connect(db).execute("select status from runs")] if db.exists() else []
+    )
+    return result.returncode, result.stdout + result.stderr, statuses
 
 
 def test_run_refuses_a_pickle_only_hub_snapshot_before_loading(tiny: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "hf-cache"
-    snapshot = _fake_cache(cache, tiny, pickle_only=True)
-    subs = tmp_path / "submissions"
-    _hub_manifest(subs, snapshot / "pytorch_model.bin", allow_pickle=False)
-    result = _run(subs, cache, tmp_path)
-    assert result.returncode == 2, result.stdout + result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "Traceback" not in result.stderr
+    returncode, output, statuses = _run_on_hub_snapshot(tiny, tmp_path, pickle_only=True)
+    assert returncode == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in output
     assert "pytorch_model.bin is a pickle" in errors[0] and "allow_pickle: true" in errors[0]
-    # Refused before any job: no run was started, let alone finished on the pickled weights.
-    assert _statuses(tmp_path / "runs.db") == []
+    assert statuses == []  # refused before any job: no run started, let alone finished on the pickle
 
 
 def test_run_fine_tunes_a_safetensors_hub_snapshot_offline(tiny: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "hf-cache"
-    snapshot = _fake_cache(cache, tiny, pickle_only=False)
-    subs = tmp_path / "submissions"
-    _hub_manifest(subs, snapshot / "model.safetensors", allow_pickle=False)
-    result = _run(subs, cache, tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert _statuses(tmp_path / "runs.db") == ["done"]  # loaded by hub id + revision from the cache
+    returncode, output, statuses = _run_on_hub_snapshot(tiny, tmp_path, pickle_only=False)
+    assert returncode == 0, output
+    assert statuses == ["done"]  # loaded by hub id + revision from the cache
 
 
 def test_hub_snapshot_is_hashed_and_pickles_need_the_manifests_consent(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -69,24 +69,13 @@ def register_checkpoint(
     check_tokenizer_files(directory, label)
     facts = measure_weights(directory, allow_pickle=request.allow_pickle)
     architecture = _load_config_and_tokenizer(directory, request.trust_remote_code, label)
+    # Every field of the request but its source, and every measured fact but the file paths, is a manifest
+    # field of the same name.
+    recorded = {key: value for key, value in asdict(request).items() if key != "source"}
+    measured = {key: value for key, value in asdict(facts).items() if key != "paths"}
     try:
         submission = Submission(
-            name=request.name,
-            display_name=request.display_name,
-            checkpoint=checkpoint,
-            revision=request.revision,
-            family=request.family,
-            origin=request.origin,
-            licence=request.licence,
-            notes=request.notes,
-            large=request.large,
-            trust_remote_code=request.trust_remote_code,
-            allow_pickle=request.allow_pickle,
-            architecture=architecture,
-            params_total=facts.params_total,
-            params_non_embedding=facts.params_non_embedding,
-            weights_file=facts.weights_file,
-            weights_sha256=facts.weights_sha256,
+            **recorded, **measured, checkpoint=checkpoint, architecture=architecture
         ).with_base_dir(submissions_dir)
     except ValidationError as exc:
         raise SubmissionError(f"register {request.name}: {describe_validation_error(exc)}") from exc
