@@ -197,3 +197,26 @@ def test_model_ref_from_a_manifest_carries_its_loading_rule(tmp_path: Path) -> N
         }
     ).model_ref()
     assert (separate.tokenizer_source(), separate.tokenizer_kwargs()["revision"]) == ("other/tok", "b" * 40)
+
+
+def test_finetune_loads_a_pickle_only_when_its_model_ref_allows_it(tiny: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    from glues_bench.data import load_split
+    from glues_bench.tasks import HParams, get_task
+    from glues_bench.train import finetune
+
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny, pickled, ignore=shutil.ignore_patterns("*.safetensors"))
+    torch.save(load_file(tiny / "model.safetensors"), pickled / "pytorch_model.bin")
+    task = get_task("pawsx").resolve()
+    data = load_split(task, "train", DEMO, limit=4).dataset
+    hparams = HParams(batch_size=4, learning_rate=1e-3, epochs=1)
+    kwargs = {"progress": False, "max_seq_length": 32}
+    with pytest.raises(OSError, match=r"model\.safetensors"):  # a bare path: safetensors only
+        finetune(task, pickled, data, data, hparams, 0, **kwargs)
+    with pytest.raises(OSError, match=r"model\.safetensors"):
+        finetune(task, ModelRef(str(pickled)), data, data, hparams, 0, **kwargs)
+    result = finetune(task, ModelRef(str(pickled), allow_pickle=True), data, data, hparams, 0, **kwargs)
+    assert set(result.dev_predictions) == set(data["id"])

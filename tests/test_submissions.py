@@ -449,7 +449,7 @@ def test_longest_allowed_name_fits_and_register_refuses_longer_in_one_line(
         [str(checkpoints["bert"][0]), "--name", "n" * 250, "--submissions-dir", str(subs)], capsys
     )
     assert rc == 2 and out == ""
-    assert err == f"error: --name: name {'n' * 24!r}…: 250 characters, at most 200 allowed\n"
+    assert err == f"error: name {'n' * 24!r}…: 250 characters, at most 200 allowed\n"
     assert not subs.exists()  # nothing written
 
 

@@ -49,7 +49,7 @@ def refuse_existing_manifest(name: str, submissions_dir: Path, *, force: bool) -
     try:
         check_name(name)
     except ValueError as exc:
-        raise SubmissionError(f"--name: {exc}") from None
+        raise SubmissionError(str(exc)) from None
     target = manifest_path(name, submissions_dir)
     if target.exists() and not force:
         raise SubmissionError(f"{target} already exists: pass --force to replace it")
