@@ -75,7 +75,9 @@ class Submission(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     name: SubmissionName = Field(description="Leaderboard key; the file is `<name>.yaml`.")
-    display_name: str | None = Field(default=None, description="Shown on the site instead of `name`.")
+    display_name: str | None = Field(
+        default=None, min_length=1, description="Shown on the site instead of `name` (stored with the row)."
+    )
     checkpoint: str = Field(
         min_length=1,
         description="A local HF directory (relative paths: from the manifest's folder), or a hub id.",
