@@ -107,9 +107,8 @@ def finetune(
     # -- model (seeded first: the new head's initial weights depend on the seed)
     transformers.set_seed(seed)
     auto_class = getattr(transformers, head.auto_class)
-    model = auto_class.from_pretrained(model_ref.checkpoint, config=config, **model_ref.model_kwargs()).to(
-        device
-    )
+    model = auto_class.from_pretrained(model_ref.checkpoint, config=config, **model_ref.model_kwargs())
+    model = model.to(device)
 
     # -- optimiser
     steps_per_epoch = number_of_batches(len(encoded.features), hparams.batch_size)
