@@ -24,6 +24,7 @@ from glues_bench.board.export import leaderboard_json, task_result_json
 from glues_bench.board.selection import (
     SELECTION_RULE,
     ConfigResult,
+    Protocol,
     RunScores,
     Source,
     Stat,
@@ -36,7 +37,7 @@ from glues_bench.board.selection import (
     summarize,
     task_score,
 )
-from glues_bench.board.text import fmt2, format_cell, format_params, hparams_key
+from glues_bench.board.text import fmt2, format_cell, format_ci, format_params, hparams_key, tie_mark
 
 __all__ = [
     "REFERENCE_MODEL",
@@ -45,6 +46,7 @@ __all__ = [
     "Leaderboard",
     "LeaderboardRow",
     "ModelEntry",
+    "Protocol",
     "RunScores",
     "Source",
     "Stat",
@@ -56,6 +58,7 @@ __all__ = [
     "default_tasks",
     "fmt2",
     "format_cell",
+    "format_ci",
     "format_params",
     "hparams_key",
     "leaderboard_from_snapshot",
@@ -73,4 +76,5 @@ __all__ = [
     "summarize",
     "task_result_json",
     "task_score",
+    "tie_mark",
 ]

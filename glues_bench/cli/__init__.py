@@ -10,6 +10,7 @@ from glues_bench.cli import (  # noqa: F401
     register_cmd,
     run_cmd,
     score_cmd,
+    stats_cmd,
     store_cmd,
     tasks_cmd,
 )

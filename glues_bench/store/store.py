@@ -27,18 +27,22 @@ from glues_bench.store.models import (
     ORIGINS,
     RUN_ROLES,
     SPLITS,
+    BaselineResult,
     MetricValue,
     PredictionArtifact,
     ReportedResult,
     Run,
     Submission,
+    UnitStats,
 )
 from glues_bench.store.records import (
+    BaselineRecord,
     PredictionRecord,
     ReportedRecord,
     RunRecord,
     Snapshot,
     SubmissionRecord,
+    UnitStatsRecord,
 )
 from glues_bench.store.reported import ReportedFile, ReportedModel, load_reported_file
 
@@ -300,11 +304,13 @@ class Store:
         durations: Mapping[str, float] | None = None,
         details: Mapping[str, Any] | None = None,
         finished_at: datetime | None = None,
+        unit_stats: Mapping[str, tuple[str, int, bytes]] | None = None,
     ) -> None:
         """Mark a running run `done` with its metrics ({split: {metric: percent}}) and prediction files,
         all in one transaction. A prediction file is `{split: path}` (hashed here) or `{split: (path,
         sha256)}` (checked against the file). Metric names are the task's metrics, plus an optional
-        `score` (kept for reference; the leaderboard recomputes it from the score metrics)."""
+        `score` (kept for reference; the leaderboard recomputes it from the score metrics). `unit_stats`:
+        {split: (unit kind, number of units, encoded rows)}, stored in the same transaction."""
         checked = _check_metrics(run_id, metrics)
         files, hashes = _prediction_files(run_id, predictions or {})
         finished_at = finished_at or _now()
@@ -328,6 +334,73 @@ class Store:
                         run_id=run_id, split=split, path=str(files[split]), sha256=hashes[split]
                     )
                 )
+            for split, (kind, n_units, data) in sorted((unit_stats or {}).items()):
+                session.add(_unit_stats_row(run_id, split, kind, n_units, data))
+
+    def put_unit_stats(self, run_id: int, split: str, kind: str, n_units: int, data: bytes) -> bool:
+        """Store (or replace) a finished run's unit statistics on `split`, e.g. recomputed from its stored
+        predictions for a run that predates them. Returns False when the same bytes were stored already."""
+        if split not in SPLITS:
+            raise StoreError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        with self._transaction(self._writer) as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise StoreError(f"no run with id {run_id}")
+            existing = session.scalars(
+                select(UnitStats).where(UnitStats.run_id == run_id, UnitStats.split == split)
+            ).first()
+            if existing is not None:
+                if existing.sha256 == hashlib.sha256(data).hexdigest():
+                    return False
+                session.delete(existing)
+                session.flush()
+            session.add(_unit_stats_row(run_id, split, kind, n_units, data))
+            return True
+
+    def put_baseline(
+        self,
+        *,
+        task: str,
+        variant: str,
+        spec_hash: str,
+        test_fingerprint: str,
+        kind: str,
+        fitted_on: str | None,
+        note: str,
+        test_source: str,
+        metrics: Mapping[str, float],
+        unit_kind: str,
+        n_units: int,
+        units: bytes,
+        created_at: datetime | None = None,
+    ) -> bool:
+        """Store a task's baseline on one test split; one per (task, variant, spec hash, test fingerprint).
+        Returns False (and changes nothing) when that baseline is stored with the same numbers already."""
+        checked = _check_metrics(0, {"test": metrics})["test"]
+        with self._transaction(self._writer) as session:
+            row = session.scalars(
+                select(BaselineResult).where(
+                    BaselineResult.task == task,
+                    BaselineResult.variant == variant,
+                    BaselineResult.spec_hash == spec_hash,
+                    BaselineResult.test_fingerprint == test_fingerprint,
+                )
+            ).first()
+            values = dict(
+                kind=kind, fitted_on=fitted_on, note=note, test_source=test_source, metrics=checked,
+                unit_kind=unit_kind, n_units=n_units, units=units,
+            )  # fmt: skip
+            if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+                return False
+            if row is None:
+                row = BaselineResult(
+                    task=task, variant=variant, spec_hash=spec_hash, test_fingerprint=test_fingerprint
+                )
+                session.add(row)
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.created_at = created_at or _now()
+            return True
 
     def fail_run(self, run_id: int, error: str, *, finished_at: datetime | None = None) -> None:
         """Mark a running run `failed` with its error (so the next attempt redoes it)."""
@@ -476,7 +549,11 @@ class Store:
                 .options(selectinload(ReportedResult.submission))
                 .order_by(ReportedResult.id)
             ).all()
+            unit_stats = session.scalars(select(UnitStats).order_by(UnitStats.run_id, UnitStats.split)).all()
+            baselines = session.scalars(select(BaselineResult).order_by(BaselineResult.id)).all()
             return Snapshot(
+                unit_stats=tuple(_columns(u, UnitStatsRecord) for u in unit_stats),
+                baselines=tuple(_columns(b, BaselineRecord) for b in baselines),
                 submissions=tuple(_submission_record(s) for s in submissions),
                 runs=tuple(_run_record(r) for r in runs),
                 reported=tuple(
@@ -619,6 +696,17 @@ def _columns(row: Any, record_type: type, **derived: Any) -> Any:
     names = {f.name for f in fields(record_type)}
     copied = {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key in names}
     return record_type(**copied, **derived)
+
+
+def _unit_stats_row(run_id: int, split: str, kind: str, n_units: int, data: bytes) -> UnitStats:
+    return UnitStats(
+        run_id=run_id,
+        split=split,
+        kind=kind,
+        n_units=n_units,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def _submission_record(row: Submission) -> SubmissionRecord:
