@@ -134,7 +134,8 @@ def build_site(
     reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
     include_limited: Annotated[bool, typer.Option("--include-limited", help=INCLUDE_LIMITED_HELP)] = False,
 ) -> None:
-    """Write the static leaderboard site (index, one page per task, model and run, JSON twins, CSV downloads)."""
+    """Write the static leaderboard site (index, one page per task, model and run, JSON twins, CSV and JSON
+    downloads of every table)."""
     from glues_bench.site import build_site as build
     from glues_bench.store import open_store
 
