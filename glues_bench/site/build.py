@@ -18,6 +18,7 @@ from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
 from glues_bench.errors import SiteError
 from glues_bench.site import pages
 from glues_bench.site.plots import score_vs_params_svg
+from glues_bench.site.tables import table_files
 from glues_bench.store.records import Snapshot
 from glues_bench.tasks import all_tasks
 
@@ -37,16 +38,20 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["fmt2"] = fmt2
+    env.filters.update(pages.TEMPLATE_FILTERS)
     env.filters["sortkey"] = lambda v: "" if v is None else repr(float(v))
     env.globals["nav_tasks"] = [{"name": n, "column": s.paper_column} for n, s in all_tasks().items()]
     return env
 
 
-def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_MODEL) -> list[Path]:
-    """Write the whole site into `out_dir`; returns the written paths (sorted)."""
+def build_site(
+    snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_MODEL, include_limited: bool = False
+) -> list[Path]:
+    """Write the whole site into `out_dir`; returns the written paths (sorted). `include_limited` ranks
+    limited results with the full ones (as `leaderboard --include-limited`)."""
     out_dir = Path(out_dir)
     previous = _previous_build(out_dir)
-    board = leaderboard_from_snapshot(snapshot, reference)
+    board = leaderboard_from_snapshot(snapshot, reference, include_limited=include_limited)
     files: dict[str, str] = {}
     env = environment()
     harness = {"version": __version__, "reference": board.reference}
@@ -59,6 +64,7 @@ def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_
             **pages.page_fields(content), root=root, json_twin=twin_path.rsplit("/", 1)[-1], harness=harness
         )
         files[twin_path] = _json(pages.page_json(content) if twin is None else twin)
+        files.update(table_files(path, pages.page_tables(content)))  # CSV + JSON of each table
 
     index = pages.index_page(board, snapshot, PLOT_FILE)
     if index.plot is not None:

@@ -28,6 +28,7 @@ class PlotPoint:
     average: float
     reported: bool
     on_front: bool
+    partial: bool = False  # measured on some tasks only: the mean of those, not the GLUES average
 
 
 def _literal(text: str) -> str:
@@ -48,15 +49,20 @@ def score_vs_params_svg(points: Sequence[PlotPoint], reference_average: float | 
         FigureCanvasSVG(figure)
         axes = figure.add_subplot()
         ordered = sorted(points, key=lambda p: (p.params, -p.average, p.name))
-        for reported, marker, label in ((True, "o", "reported (paper)"), (False, "D", "measured here")):
-            group = [p for p in ordered if p.reported == reported]
+        kinds = (
+            (True, False, "o", "reported (paper)"),
+            (False, False, "D", "measured here"),
+            (False, True, "^", "measured, partial (mean of its tasks)"),
+        )
+        for reported, partial, marker, label in kinds:
+            group = [p for p in ordered if p.reported == reported and p.partial == partial]
             if group:
                 axes.scatter(
                     [p.params for p in group],
                     [p.average for p in group],
                     marker=marker,
                     s=36,
-                    facecolors="white" if reported else "#1f77b4",
+                    facecolors="white" if reported or partial else "#1f77b4",
                     edgecolors="#555555" if reported else "#1f77b4",
                     label=label,
                     zorder=3,
