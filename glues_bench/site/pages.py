@@ -740,6 +740,9 @@ def model_page(submission: SubmissionRecord, board: Leaderboard, snapshot: Snaps
     info = {f.name: getattr(submission, f.name) for f in dataclasses.fields(SubmissionInfo)}
     info.update(created_at=iso(submission.created_at), updated_at=iso(submission.updated_at))
     info = portable_value(info)
+    if info["checkpoint_path"] and Path(info["checkpoint_path"]).is_absolute():
+        # A folder on the machine that registered it: its last two parts say what it is, the rest is noise.
+        info["checkpoint_path"] = "…/" + "/".join(Path(info["checkpoint_path"]).parts[-2:])
     return ModelPage(
         title=submission.name,
         submission=SubmissionInfo(**info),
