@@ -102,7 +102,8 @@ def _read_hub(
             dataset = dataset.select(range(min(read_limit, len(dataset))))
         columns = hub.to_columns(dataset, task, origin)
     columns, dropped = apply_quirks(columns, source.quirks)
-    report.dropped.update(dropped)
+    for quirk, n in dropped.items():
+        report.dropped[quirk] = report.dropped.get(quirk, 0) + n
     if limit is None:
         check_rows(origin, _n_rows(columns), hub_source.rows, strict, report)
     return columns, report

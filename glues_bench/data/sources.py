@@ -111,7 +111,8 @@ def apply_quirks(columns: Columns, quirks: tuple[Quirk, ...]) -> tuple[Columns, 
     dropped: dict[str, int] = {}
     for quirk in quirks:
         keep_row = _COLUMN_QUIRKS.get(quirk)
-        if keep_row is None:  # drop-unlabelled-v1 acts on the hub dataset, before label names exist
+        if keep_row is None:  # drop-unlabelled-v1 acts on the hub dataset, before label names exist;
+            dropped[quirk] = 0  # local readers refuse unknown labels, so nothing is left to drop here
             continue
         n_rows = len(next(iter(columns.values())))
         kept = [i for i in range(n_rows) if keep_row(columns, i)]
