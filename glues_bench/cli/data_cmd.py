@@ -1,0 +1,155 @@
+"""`glues-bench data fetch|mirror|status|prepare`: get the GLUES data, check it, serve it to air-gapped machines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from glues_bench.cli.app import app
+from glues_bench.errors import GluesError
+
+data_app = typer.Typer(
+    help=(
+        "Get the original public GLUES releases into a data dir, check what a data dir holds, and build "
+        "mirrors for machines without internet. The data dir layout is the one `glues-bench run --data-dir` "
+        "reads."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+MIRROR_HELP = (
+    "Fetch from a mirror instead of the original URLs: an http(s) base URL or a folder, both laid out as "
+    "<task>/<file name> (what `glues-bench data mirror` writes). Checksums are verified the same way."
+)
+
+
+def _specs(tasks: list[str] | None):
+    from glues_bench.tasks import all_tasks, get_task
+
+    return [get_task(t) for t in tasks] if tasks else list(all_tasks().values())
+
+
+@data_app.command("fetch")
+def fetch(
+    tasks: list[str] = typer.Argument(None, help="Task names or aliases; omit for every task."),
+    data_dir: Path = typer.Option(..., "--data-dir", help="Where the files go (created if missing)."),
+    mirror: str = typer.Option(None, "--mirror", help=MIRROR_HELP),
+) -> None:
+    """Download each task's original public release, verify every file's sha256 and unpack it into the
+    --data-dir layout.
+
+    Each task's licence is printed before its download. Files pinned in the task spec are verified
+    against their pin; files without a pin are recorded in glues-bench.lock.json in the data dir on first
+    download and verified against it afterwards. Interrupted downloads resume on the next run, files
+    already present and verified are not downloaded again, and a file only appears under its final name
+    once it is complete and verified. Exits 1 when any file could not be fetched (each failure is one
+    line naming the URL). MLDoc cannot be downloaded (Reuters RCV2 licence): see `glues-bench data
+    prepare --help`.
+    """
+    from glues_bench.data.fetch import fetch_tasks
+
+    report = fetch_tasks(_specs(tasks), data_dir, mirror, echo=typer.echo)
+    typer.echo(
+        f"downloaded {len(report.downloaded)} file(s), placed {len(report.placed)}, "
+        f"already present {len(report.present)}, failed {len(report.failed)}"
+    )
+    if report.failed:
+        raise SystemExit(1)  # not typer.Exit: click swallows its code outside standalone mode
+
+
+@data_app.command("mirror")
+def mirror(
+    mirror_dir: Path = typer.Argument(..., help="The mirror folder to write (<task>/<file name>)."),
+    data_dir: Path = typer.Option(..., "--data-dir", help="A data dir filled by `data fetch`."),
+    tasks: list[str] = typer.Option(None, "--task", help="Only these tasks (repeatable); default all."),
+) -> None:
+    """Write a mirror tree from a data dir, for `glues-bench data fetch --mirror` on machines without
+    internet.
+
+    The layout is <task>/<file name>, one entry per download the task spec lists; archives are re-packed
+    from the files present (their members are what gets verified, so re-packed archives pass). Serve the
+    folder over HTTP (e.g. `python -m http.server`) or copy it to a shared file system.
+    """
+    from glues_bench.data.fetch import write_mirror
+
+    if not data_dir.is_dir():
+        raise GluesError(f"--data-dir {data_dir}: not a directory")
+    written = write_mirror(_specs(tasks), data_dir, mirror_dir)
+    for name in written:
+        typer.echo(f"wrote {mirror_dir / name}")
+    typer.echo(f"{len(written)} file(s) in {mirror_dir}")
+
+
+@data_app.command("status")
+def status(
+    tasks: list[str] = typer.Argument(None, help="Task names or aliases; omit for every task."),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The data dir to inspect."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per split, as a list."),
+    all_variants: bool = typer.Option(False, "--all-variants", help="Also variants with their own splits."),
+) -> None:
+    """Show, per task and split, whether its file is in the data dir, the file used, its rows (and the
+    official count), content fingerprint, whether the file is pinned and verified, the licence, and the
+    command that would fetch what is missing."""
+    from glues_bench.data.status import data_status
+
+    rows = data_status(_specs(tasks), data_dir, all_variants)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"GLUES data in {data_dir}")
+    for column in ("task", "split", "found", "rows / official", "file", "verified", "fingerprint"):
+        table.add_column(column)
+    for r in rows:
+        rows_text = "-" if r.rows is None else f"{r.rows}" + (f" / {r.official_rows}" if r.official_rows else "")
+        verified = {True: "yes", False: "MISMATCH", None: "no pin"}[r.verified] if r.found else "-"
+        file_text = ", ".join(r.files) if r.found else ""
+        name = r.task if r.variant == _default_variant(r.task) else f"{r.task} ({r.variant})"
+        found = "yes" if r.found and not r.error else ("ERROR" if r.error else "missing")
+        table.add_row(name, r.split, found, rows_text, file_text, verified, (r.fingerprint or "")[:12])
+    Console().print(table)
+    for r in rows:
+        if r.error:
+            typer.echo(f"{r.task} {r.split}: {r.error}")
+    fetchable = sorted({r.task for r in rows if not r.found and r.fetch and r.fetch.startswith("glues-bench")})
+    if fetchable:
+        typer.echo(f"to fetch what is missing: glues-bench data fetch {' '.join(fetchable)} --data-dir {data_dir}")
+    for r in rows:
+        if not r.found and r.fetch and not r.fetch.startswith("glues-bench"):
+            typer.echo(f"{r.task} {r.split}: {r.fetch}")
+    licences = {r.task: (r.licence, r.research_only) for r in rows}
+    for task, (licence, research) in licences.items():
+        typer.echo(f"{task}: {licence}" + (" — research use only" if research else ""))
+
+
+def _default_variant(task: str) -> str:
+    from glues_bench.tasks import get_task
+
+    return get_task(task).default_variant
+
+
+@data_app.command("prepare")
+def prepare(
+    task: str = typer.Argument(..., help="The task to build locally: mldoc."),
+    rcv2: Path = typer.Option(None, "--rcv2", help="Your licensed copy of Reuters RCV2."),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Where mldoc/ would be written."),
+) -> None:
+    """Build a task that cannot be downloaded. Only MLDoc needs it: it is generated from Reuters RCV2,
+    which its licence does not let anyone redistribute."""
+    from glues_bench.tasks import get_task
+
+    spec = get_task(task)
+    if spec.name != "mldoc":
+        raise GluesError(f"{spec.name} needs no preparation: run `glues-bench data fetch {spec.name}`")
+    where = f"{rcv2}" if rcv2 is not None else "your RCV2 copy (--rcv2 PATH)"
+    raise GluesError(
+        "MLDoc cannot be built by glues-bench yet: generate it from "
+        f"{where} with the MLDoc release's own script and document-id lists "
+        "(github.com/facebookresearch/MLDoc: generate_documents.py with mldoc-indices/spanish.*), then place "
+        f"spanish.train.10000, spanish.dev and spanish.test in {data_dir / 'mldoc'}"
+    )
