@@ -156,7 +156,9 @@ def test_corrupted_file_is_refused_and_nothing_lands_under_its_name(
         assert main(["data", "fetch", "xquad", "--data-dir", str(data_dir), "--mirror", server.url]) == 1
     out = capsys.readouterr().out
     [line] = [line for line in out.splitlines() if "checksum mismatch" in line]
-    assert line.startswith(f"error: {server.url}/xquad/xquad.es.json: checksum mismatch for xquad/xquad.es.json")
+    assert line.startswith(
+        f"error: {server.url}/xquad/xquad.es.json: checksum mismatch for xquad/xquad.es.json"
+    )
     assert not (data_dir / "xquad/xquad.es.json").exists()
     assert not [p for p in data_dir.rglob("*") if p.is_file() and "xquad.es" in p.name]
     assert (data_dir / "tar/dev-v1.1-es_small.json").is_file()  # the good file of the same task arrived

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from datasets import ClassLabel, Dataset, Features, List, Value
 
-from glues_bench.data import load_split
 from glues_bench.data import hub as hub_module
-from glues_bench.data import sources
+from glues_bench.data import load_split, sources
 from glues_bench.data.formats import read_conll2002, read_squad_json
 from glues_bench.data.sources import RowCountDrift
 from glues_bench.errors import DataError
@@ -45,7 +44,7 @@ def write_convert_split(root: Path, repo: str, config: str, split: str, dataset:
 
 
 def write_parquet_repo(root: Path, repo: str, config: str, splits: dict[str, Dataset]) -> None:
-    """A parquet-on-main repo as the hub lays it out: README `configs:` naming `<config>/<split>-*.parquet`."""
+    """A parquet-on-main repo as on the hub: README `configs:` naming `<config>/<split>-*.parquet`."""
     folder = root / repo
     (folder / config).mkdir(parents=True)
     lines = ["---", "configs:", f"- config_name: {config}", "  data_files:"]
@@ -118,7 +117,11 @@ def test_row_count_drift_warns_and_strict_refuses(hub_root: Path) -> None:
 
 def test_parquet_convert_universal_dependencies_keeps_class_labels(hub_root: Path) -> None:
     features = Features(
-        {"idx": Value("string"), "tokens": List(Value("string")), "upos": List(ClassLabel(names=UD_UPOS_NAMES))}
+        {
+            "idx": Value("string"),
+            "tokens": List(Value("string")),
+            "upos": List(ClassLabel(names=UD_UPOS_NAMES)),
+        }
     )
     upos = [[UD_UPOS_NAMES.index(t) for t in ("VERB", "_", "ADP", "DET", "NOUN")]]
     rows = {"idx": ["s1"], "tokens": [["Vino", "del", "de", "el", "mar"]], "upos": upos}
@@ -179,7 +182,9 @@ def test_raw_files_sqac_reads_the_released_json(hub_root: Path) -> None:
     paragraphs = [
         {
             "context": "  Madrid es la capital.",  # leading spaces: offsets must stay as released
-            "qas": [{"id": f"q{i}", "question": "¿Cuál?", "answers": [{"text": "Madrid", "answer_start": 2}]}],
+            "qas": [
+                {"id": f"q{i}", "question": "¿Cuál?", "answers": [{"text": "Madrid", "answer_start": 2}]}
+            ],
         }
         for i in range(1864)
     ]

@@ -1,4 +1,4 @@
-"""`glues-bench data fetch|mirror|status|prepare`: get the GLUES data, check it, serve it to air-gapped machines."""
+"""`glues-bench data fetch|mirror|status|prepare`: get the GLUES data, check it, mirror it offline."""
 
 from __future__ import annotations
 
@@ -106,7 +106,9 @@ def status(
     for column in ("task", "split", "found", "rows / official", "file", "verified", "fingerprint"):
         table.add_column(column)
     for r in rows:
-        rows_text = "-" if r.rows is None else f"{r.rows}" + (f" / {r.official_rows}" if r.official_rows else "")
+        rows_text = (
+            "-" if r.rows is None else f"{r.rows}" + (f" / {r.official_rows}" if r.official_rows else "")
+        )
         verified = {True: "yes", False: "MISMATCH", None: "no pin"}[r.verified] if r.found else "-"
         file_text = ", ".join(r.files) if r.found else ""
         name = r.task if r.variant == _default_variant(r.task) else f"{r.task} ({r.variant})"
@@ -116,9 +118,13 @@ def status(
     for r in rows:
         if r.error:
             typer.echo(f"{r.task} {r.split}: {r.error}")
-    fetchable = sorted({r.task for r in rows if not r.found and r.fetch and r.fetch.startswith("glues-bench")})
+    fetchable = sorted(
+        {r.task for r in rows if not r.found and r.fetch and r.fetch.startswith("glues-bench")}
+    )
     if fetchable:
-        typer.echo(f"to fetch what is missing: glues-bench data fetch {' '.join(fetchable)} --data-dir {data_dir}")
+        typer.echo(
+            f"to fetch what is missing: glues-bench data fetch {' '.join(fetchable)} --data-dir {data_dir}"
+        )
     for r in rows:
         if not r.found and r.fetch and not r.fetch.startswith("glues-bench"):
             typer.echo(f"{r.task} {r.split}: {r.fetch}")
