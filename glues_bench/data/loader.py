@@ -88,20 +88,25 @@ def _read_hub(
     assert hub_source is not None
     origin = hub.describe(hub_source)
     report = SplitReport()
-    # With column quirks the limit is applied after them, so a limited run still gets `limit` good rows.
-    column_quirks = [q for q in source.quirks if q != "drop-unlabelled-v1"]
-    read_limit = None if column_quirks else limit
-    if hub_source.kind == "raw_files":
-        hub.warn_unpinned(hub_source)
-        columns = read_raw_files(hub_source, task, read_limit)
-    else:
+    dataset = None
+    if hub_source.kind != "raw_files":
         dataset = hub.fetch(hub_source)
         if "drop-unlabelled-v1" in source.quirks:
             dataset, report.dropped["drop-unlabelled-v1"] = drop_unlabelled(dataset, origin)
-        if read_limit is not None:
-            dataset = dataset.select(range(min(read_limit, len(dataset))))
-        columns = hub.to_columns(dataset, task, origin)
-    columns, dropped = apply_quirks(columns, source.quirks)
+    else:
+        hub.warn_unpinned(hub_source)
+
+    def read(read_limit: int | None) -> tuple[Columns, dict[str, int]]:
+        if dataset is None:
+            columns = read_raw_files(hub_source, task, read_limit)
+        else:
+            rows = dataset if read_limit is None else dataset.select(range(min(read_limit, len(dataset))))
+            columns = hub.to_columns(rows, task, origin)
+        return apply_quirks(columns, source.quirks)
+
+    columns, dropped = read(limit)
+    if limit is not None and any(dropped.values()) and _n_rows(columns) < limit:
+        columns, dropped = read(None)  # quirks dropped rows: read all so that `limit` good rows come back
     for quirk, n in dropped.items():
         report.dropped[quirk] = report.dropped.get(quirk, 0) + n
     if limit is None:
@@ -157,18 +162,32 @@ def _read_files(
 ) -> Columns:
     local = source.local
     assert local is not None
-    # With quirks the limit is applied after them (in `_finish`), so a limited run still gets `limit` rows.
-    parts = _read_parts(task, local, files, limit if not source.quirks else None)
-    for i, part in enumerate(parts):
-        parts[i], dropped = apply_quirks(part, source.quirks)
-        for quirk, n in dropped.items():
-            report.dropped[quirk] = report.dropped.get(quirk, 0) + n
+    parts = _read_parts(task, local, files, limit)
+    filtered, dropped = _filter_parts(parts, source)
+    if limit is not None and any(dropped.values()) and sum(map(_n_rows, filtered)) < limit:
+        # Quirks dropped rows from a limited read: read everything so that `limit` good rows come back.
+        parts = _read_parts(task, local, files, None)
+        filtered, dropped = _filter_parts(parts, source)
+    parts = filtered
+    report.dropped.update(dropped)
     if limit is None:
         # Official counts are per file: a split may concatenate a 2nd treebank when it is present.
         for path, part in zip(files, parts, strict=True):
             official = local.rows.get(path.relative_to(data_dir).as_posix())
             check_rows(str(path), _n_rows(part), official, strict, report)
     return _concatenate(parts, files)
+
+
+def _filter_parts(parts: list[Columns], source: SplitSource) -> tuple[list[Columns], dict[str, int]]:
+    """Each file's rows through the split's quirks, and the total each quirk dropped."""
+    total: dict[str, int] = {}
+    filtered = []
+    for part in parts:
+        kept, dropped = apply_quirks(part, source.quirks)
+        filtered.append(kept)
+        for quirk, n in dropped.items():
+            total[quirk] = total.get(quirk, 0) + n
+    return filtered, total
 
 
 def _read_local(
