@@ -142,20 +142,39 @@ def _default_variant(task: str) -> str:
 @data_app.command("prepare")
 def prepare(
     task: str = typer.Argument(..., help="The task to build locally: mldoc."),
-    rcv2: Path = typer.Option(None, "--rcv2", help="Your licensed copy of Reuters RCV2."),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="Where mldoc/ would be written."),
+    rcv2: Path = typer.Option(
+        None,
+        "--rcv2",
+        help="Your licensed Reuters RCV2 copy: its root (holding spanish/) or spanish/ itself.",
+    ),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The data dir; mldoc/ is written in it."),
+    indices: Path = typer.Option(
+        None,
+        "--indices",
+        help="Folder with the MLDoc id lists spanish.train.10000/dev/test (default: DATA_DIR/mldoc/indices, "
+        "where `glues-bench data fetch mldoc` puts them).",
+    ),
 ) -> None:
     """Build a task that cannot be downloaded. Only MLDoc needs it: it is generated from Reuters RCV2,
-    which its licence does not let anyone redistribute."""
+    which its licence does not let anyone redistribute.
+
+    Run `glues-bench data fetch mldoc --data-dir DIR` first (it downloads the MLDoc release's public
+    document-id lists), then `glues-bench data prepare mldoc --rcv2 PATH --data-dir DIR`. This writes
+    mldoc/spanish.train.10000, spanish.dev and spanish.test as label<TAB>text lines, following the
+    MLDoc release's procedure. RCV2 itself is licensed by NIST (trec.nist.gov/data/reuters).
+    """
     from glues_bench.tasks import get_task
 
     spec = get_task(task)
     if spec.name != "mldoc":
         raise GluesError(f"{spec.name} needs no preparation: run `glues-bench data fetch {spec.name}`")
-    where = f"{rcv2}" if rcv2 is not None else "your RCV2 copy (--rcv2 PATH)"
-    raise GluesError(
-        "MLDoc cannot be built by glues-bench yet: generate it from "
-        f"{where} with the MLDoc release's own script and document-id lists "
-        "(github.com/facebookresearch/MLDoc: generate_documents.py with mldoc-indices/spanish.*), then place "
-        f"spanish.train.10000, spanish.dev and spanish.test in {data_dir / 'mldoc'}"
-    )
+    if rcv2 is None:
+        raise GluesError(
+            "mldoc: --rcv2 PATH is required: MLDoc is built from your own licensed Reuters RCV2 copy "
+            "(trec.nist.gov/data/reuters), which nobody may redistribute"
+        )
+    from glues_bench.data.mldoc import prepare_mldoc
+
+    written = prepare_mldoc(rcv2, indices or data_dir / "mldoc" / "indices", data_dir / "mldoc")
+    for name, n_docs in written.items():
+        typer.echo(f"wrote {data_dir / 'mldoc' / name}: {n_docs} documents")
