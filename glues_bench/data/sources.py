@@ -125,6 +125,10 @@ def apply_quirks(columns: Columns, quirks: tuple[Quirk, ...]) -> tuple[Columns, 
 # --- official counts --------------------------------------------------------------------------------
 
 
+class RowCountWarning(UserWarning):
+    """A split's row count differs from its official count (a warning unless --strict)."""
+
+
 class RowCountDrift(DataError):
     """A split's row count differs from the official count its spec declares (raised under --strict)."""
 
@@ -155,5 +159,5 @@ def check_rows(origin: str, found: int, official: int | None, strict: bool, repo
     message = f"{origin}: {found} rows, but the official count is {official} (the data has drifted)"
     if strict:
         raise RowCountDrift(message + "; rerun without --strict to accept it")
-    warnings.warn(message, stacklevel=3)
+    warnings.warn(message, RowCountWarning, stacklevel=3)
     report.notes.append(f"rows {found} ≠ official {official}")
