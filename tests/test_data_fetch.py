@@ -222,3 +222,19 @@ def test_status_on_shared_data_lists_exactly_the_splits_present(
     assert rows[("xnli", "train")]["fetch"].startswith("glues-bench data fetch xnli --data-dir")
     assert rows[("mldoc", "dev")]["fetch"].startswith("no public download")
     assert rows[("mlqa", "dev")]["verified"] is None and rows[("xnli", "dev")]["verified"] is True
+
+
+def test_bad_inputs_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x", "utf-8")
+    for argv in (
+        ["data", "status", "--data-dir", str(tmp_path / "missing")],
+        ["data", "fetch", "ner", "--data-dir", str(tmp_path), "--mirror", str(tmp_path / "missing")],
+        ["data", "fetch", "ner", "--data-dir", str(not_a_dir)],
+        ["data", "fetch", "nosuchtask", "--data-dir", str(tmp_path)],
+        ["data", "prepare", "ner", "--data-dir", str(tmp_path)],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), (argv, err)
+    assert not (tmp_path / "conll2002").exists()

@@ -53,6 +53,10 @@ def fetch(
 ) -> None:
     from glues_bench.data.fetch import fetch_tasks
 
+    if mirror is not None and not mirror.startswith(("http://", "https://")) and not Path(mirror).is_dir():
+        raise GluesError(f"--mirror {mirror}: neither an http(s) URL nor a directory")
+    if data_dir.exists() and not data_dir.is_dir():
+        raise GluesError(f"--data-dir {data_dir}: not a directory")
     report = fetch_tasks(_specs(tasks), data_dir, mirror, echo=typer.echo)
     typer.echo(
         f"downloaded {len(report.downloaded)} file(s), placed {len(report.placed)}, "
@@ -104,6 +108,10 @@ def status(
 ) -> None:
     from glues_bench.data.status import data_status
 
+    if not data_dir.is_dir():
+        raise GluesError(
+            f"--data-dir {data_dir}: not a directory (`glues-bench data fetch --data-dir` fills one)"
+        )
     rows = data_status(_specs(tasks), data_dir, all_variants)
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
