@@ -251,3 +251,18 @@ def test_limit_on_the_real_conll_train_matches_the_full_parse(shared_data: Path)
     assert len(full.dataset) == 8323
     assert full.report.checked == {str(shared_data / "conll2002/esp.train"): (8323, 8323)}
     assert limited.dataset.to_dict() == full.dataset.select(range(16)).to_dict()
+
+
+def test_spec_refuses_bare_ids_and_incomplete_kinds() -> None:
+    from pydantic import ValidationError
+
+    from glues_bench.tasks.spec import HubSource
+
+    with pytest.raises(ValidationError, match="path"):
+        HubSource(kind="parquet", path="conll2002", config="es", split="train")  # bare id
+    with pytest.raises(ValidationError, match="raw_files: needs `files` and `format`"):
+        HubSource(kind="raw_files", path="PlanTL-GOB-ES/SQAC", split="train")
+    with pytest.raises(ValidationError, match="parquet_convert: needs `config`"):
+        HubSource(kind="parquet_convert", path="eriktks/conll2002", split="train")
+    with pytest.raises(ValidationError, match="belong to raw_files only"):
+        HubSource(kind="parquet", path="facebook/xnli", split="test", files=("x.json",), format="squad_json")
