@@ -22,8 +22,8 @@ from glues_bench.tasks.spec import HubSource, Quirk, ResolvedTask
 log = logging.getLogger(__name__)
 
 HUB_ROOT = "hf://datasets"
-"""Where hub repos are read from; a local folder laid out as `<owner>/<name>` works too (tests, mirrors
-of hub repos). Parquet-conversion files are looked up under `<root>/<owner>/<name>@<revision>/`."""
+"""Where hub repos are read from. The tests point it at a local folder laid out as `<owner>/<name>` (and
+`<owner>/<name>@<revision>/` for parquet conversions), so every kind runs through the real code path."""
 
 CONVERT_BRANCH = "refs/convert/parquet"
 
