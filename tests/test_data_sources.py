@@ -266,3 +266,16 @@ def test_spec_refuses_bare_ids_and_incomplete_kinds() -> None:
         HubSource(kind="parquet_convert", path="eriktks/conll2002", split="train")
     with pytest.raises(ValidationError, match="belong to raw_files only"):
         HubSource(kind="parquet", path="facebook/xnli", split="test", files=("x.json",), format="squad_json")
+
+
+def test_spec_hash_ignores_download_and_row_count_metadata() -> None:
+    spec = get_task("xnli")
+    raw = spec.model_dump(mode="json")
+    raw["downloads"] = []
+    raw["research_only"] = True
+    raw["splits"]["dev"]["local"]["rows"] = {}
+    raw["splits"]["dev"]["hub"]["rows"] = 7
+    same = type(spec).model_validate(raw)
+    assert same.resolve().spec_hash == spec.resolve().spec_hash
+    raw["splits"]["dev"]["quirks"] = ["drop-unlabelled-v1"]  # a quirk can change rows: it counts
+    assert type(spec).model_validate(raw).resolve().spec_hash != spec.resolve().spec_hash

@@ -330,8 +330,22 @@ class ResolvedTask:
 
     @property
     def spec_hash(self) -> str:
-        """sha256 over the spec and the chosen variant: any change that could move a number changes it."""
-        payload = json.dumps(
-            {"spec": self.spec.model_dump(mode="json"), "variant": self.variant}, sort_keys=True
-        )
+        """sha256 over the spec and the chosen variant: any change that could move a number changes it.
+
+        Left out: how to obtain the data and how much of it to expect (`downloads`, `research_only`,
+        official `rows`), which cannot change a loaded row; the data fingerprint covers the rows.
+        """
+        spec = self.spec.model_dump(mode="json", exclude={"downloads", "research_only"})
+        for split in spec["splits"].values():
+            _drop_row_counts(split)
+        for variant in spec["variants"]:
+            for split in (variant.get("splits") or {}).values():
+                _drop_row_counts(split)
+        payload = json.dumps({"spec": spec, "variant": self.variant}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _drop_row_counts(split: dict) -> None:
+    for side in ("local", "hub"):
+        if split.get(side) is not None:
+            split[side].pop("rows", None)
