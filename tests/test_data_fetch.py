@@ -238,3 +238,18 @@ def test_bad_inputs_are_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("error: "), (argv, err)
     assert not (tmp_path / "conll2002").exists()
+
+
+def test_a_part_file_left_by_a_killed_fetch_is_resumed(
+    mirror_dir: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    whole = (mirror_dir / "xquad/xquad.es.json").read_bytes()
+    part = data_dir / ".downloads/xquad/xquad.es.json.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(whole[:1000])
+    with MirrorServer(mirror_dir) as server:
+        assert main(["data", "fetch", "xquad", "--data-dir", str(data_dir), "--mirror", server.url]) == 1
+    assert ("xquad/xquad.es.json", "bytes=1000-") in server.requests
+    assert sha256(data_dir / "xquad/xquad.es.json") == sha256(shared_data / "xquad/xquad.es.json")
+    assert not part.exists()
