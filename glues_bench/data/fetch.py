@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glues_bench.errors import GluesError
+from glues_bench.errors import FetchError, GluesError
 from glues_bench.tasks.spec import ReleaseFile, ReleaseMember, TaskSpec
 
 LOCK_NAME = "glues-bench.lock.json"
@@ -37,10 +37,6 @@ RETRIES = 4
 BACKOFF_S = 0.25  # doubled per retry, at most 5 s
 TIMEOUT_S = 30.0
 TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
-
-
-class FetchError(GluesError):
-    """One file could not be fetched or verified; the message is one line naming the URL."""
 
 
 def sha256_of(path: Path) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from datasets import ClassLabel, Dataset, List
 
 from glues_bench.data.formats import Columns
 from glues_bench.errors import DataError
-from glues_bench.tasks.spec import HubSource, ResolvedTask
+from glues_bench.tasks.spec import HubSource, ResolvedTask, TaskType
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,7 @@ def fetch(hub: HubSource) -> Dataset:
 
 def to_columns(dataset: Dataset, task: ResolvedTask, origin: str) -> Columns:
     """The hub rows as columns of our schema (without positional ids); `origin` names it in errors."""
-    converters = {
-        "token_classification": _token_columns,
-        "sequence_classification": _sequence_columns,
-        "extractive_qa": _qa_columns,
-    }
-    columns = converters[task.task_type](dataset, task, origin)
+    columns = HUB_CONVERTERS[task.task_type](dataset, task, origin)
     if not next(iter(columns.values())):
         raise DataError(f"{origin}: no examples")
     return columns
@@ -160,3 +156,11 @@ def _qa_columns(dataset: Dataset, task: ResolvedTask, origin: str) -> Columns:
         "question": data["question"],
         "answers": answers,
     }
+
+
+# How hub rows of each task type become our schema's columns (defined last: it names the functions above).
+HUB_CONVERTERS: dict[TaskType, Callable[[Dataset, ResolvedTask, str], Columns]] = {
+    "token_classification": _token_columns,
+    "sequence_classification": _sequence_columns,
+    "extractive_qa": _qa_columns,
+}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from glues_bench.data.formats import FORMAT_TASK_TYPE, READERS, Columns
-from glues_bench.errors import DataError, SpecError
+from glues_bench.errors import RowCountDrift, SpecError
 from glues_bench.tasks.spec import HubSource, Quirk, ResolvedTask
 
 log = logging.getLogger(__name__)
@@ -127,10 +127,6 @@ def apply_quirks(columns: Columns, quirks: tuple[Quirk, ...]) -> tuple[Columns, 
 
 class RowCountWarning(UserWarning):
     """A split's row count differs from its official count (a warning unless --strict)."""
-
-
-class RowCountDrift(DataError):
-    """A split's row count differs from the official count its spec declares (raised under --strict)."""
 
 
 @dataclass
