@@ -306,6 +306,14 @@ def _index_rows(
     }
     for task in board.task_names:
         best[task] = _best([row.tasks[task].score if task in row.tasks else None for row in table])
+    # The tie test compares measured cells with the best *measured* one, which a reported row may beat.
+    measured_best = {
+        task: _best(
+            [r.tasks[task].score for r in table if task in r.tasks and r.tasks[task].source == "measured"]
+        )
+        for task in board.task_names
+    }
+    measured_best["average"] = _best([r.average for r in table if r.origin not in ("reported", "baseline")])
     total = len(board.task_names)
     out = []
     for row in rows:
@@ -314,13 +322,13 @@ def _index_rows(
             result = row.tasks.get(task)
             score = result.score if result else None
             is_best = score is not None and score == best[task] and row.origin != "baseline"
-            mark = tie_mark(result.tied_with_best, is_best) if result else ""
+            mark = tie_mark(result.tied_with_best, score == measured_best[task]) if result else ""
             cells.append(
                 Cell(
                     task=task,
                     text=format_cell(result),
                     sort=score,
-                    best=is_best or mark == "≈",
+                    best=is_best or bool(mark and measured_best[task] == best[task]),
                     title=_cell_title(result),
                     ci_text=format_ci(result.ci95) if result else "",
                     mark=mark,
@@ -329,7 +337,7 @@ def _index_rows(
                 )
             )
         average_best = row.average is not None and row.average == best["average"] and row.origin != "baseline"
-        average_mark = tie_mark(row.average_tied_with_best, average_best)
+        average_mark = tie_mark(row.average_tied_with_best, row.average == measured_best["average"])
         out.append(
             IndexRow(
                 name=row.name,
@@ -356,7 +364,8 @@ def _index_rows(
                 and row.performance_ratio == best["performance_ratio"],
                 average_text=fmt2(row.average) if row.complete else f"{row.n_tasks}/{total}",
                 average=row.average,
-                average_best=average_best or average_mark == "≈",
+                average_best=average_best
+                or bool(average_mark and measured_best["average"] == best["average"]),
                 cells=tuple(cells),
             )
         )
@@ -558,7 +567,18 @@ def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
     }
     selected_ids = {i for row in _all_rows(board) if task in row.tasks for i in row.tasks[task].run_ids}
     rows = [row for row in _all_rows(board) if task in row.tasks]
-    best = _best([row.tasks[task].score for row in rows if row.origin != "baseline"])
+    limited = {row.name for row in board.limited}
+
+    def section_best(row: LeaderboardRow) -> float | None:
+        """The best measured score of the row's table (ranked or limited): what its tie test compares to."""
+        return _best(
+            [
+                r.tasks[task].score
+                for r in rows
+                if r.tasks[task].source == "measured" and (r.name in limited) == (row.name in limited)
+            ]
+        )
+
     selected = [
         SelectedResult(
             name=row.name,
@@ -573,7 +593,7 @@ def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
             protocol=row.tasks[task].protocol,
             limited_reasons="; ".join(row.tasks[task].limited_reasons),
             ci_text=format_ci(row.tasks[task].ci95),
-            mark=tie_mark(row.tasks[task].tied_with_best, row.tasks[task].score == best),
+            mark=tie_mark(row.tasks[task].tied_with_best, row.tasks[task].score == section_best(row)),
             at_chance=bool(row.tasks[task].at_chance),
             title=_cell_title(row.tasks[task]),
         )
