@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from glues_bench.errors import SubmissionError
+from glues_bench.provenance import portable_path
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,8 @@ class Submission(BaseModel):
             "name": self.name,
             "origin": self.origin,
             "family": self.family,
-            "checkpoint_path": None if self.is_hub else self.resolve_checkpoint(),
+            # Stored (and published) relative to the working directory: no machine's absolute path.
+            "checkpoint_path": None if self.is_hub else portable_path(self.resolve_checkpoint()),
             "hub_id": self.checkpoint if self.is_hub else None,
             "hub_revision": self.revision,
             "checkpoint_sha256": self.weights_sha256,

@@ -20,7 +20,8 @@ from glues_bench.errors import GluesError
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app; a GluesError becomes `error: …` on stderr and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Non-standalone click returns a `typer.Exit(code)`'s code instead of raising it.
+        code = app(args=argv, standalone_mode=False)
     except GluesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             print("error: aborted", file=sys.stderr)
             return 1
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

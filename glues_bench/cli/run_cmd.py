@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -58,12 +59,15 @@ def run(
         "--hub/--no-hub",
         help="Fall back to the HF hub for splits missing locally (default: only when --data-dir is omitted).",
     ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    progress: bool = typer.Option(
+        None, "--progress/--no-progress", help="Show progress bars (default: only when stderr is a terminal)."
+    ),
 ) -> None:
     """Fine-tune each model on each task over the grid; every run is stored with its provenance.
 
-    Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score
-    of the config with the best mean dev score. Runs already done are skipped.
+    Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score of the config with the best mean dev score. Runs already done are skipped.
+
+    Exit status: 0 when every requested run is done; 1 when any run failed or a task could not start (no data, a data file that does not parse), each reason listed on stderr; 2 on bad input, before anything is stored.
     """
     if hub is False or (hub is None and data_dir is not None):
         _go_offline()  # before `datasets` is imported: no 25 s network retries for splits we do not have
@@ -88,6 +92,12 @@ def run(
             raise GluesError(f"--variant {item!r}: expected TASK=VARIANT")
         variants[_canonical(name)] = value
     specs = parse_task_list(tasks)
+    running = {spec.name for spec in specs}
+    for name, value in variants.items():  # a variant for a task not being run is a typo, not a no-op
+        if name not in running:
+            raise GluesError(f"--variant {name}={value}: task {name} is not being run (--tasks {tasks or 'all'})")
+    for spec in specs:
+        spec.resolve(variants.get(spec.name))  # an unknown variant fails here, before the store is opened
     available = load_submissions(submissions_dir, check_files=False)
     if not available:
         raise GluesError(f"no submissions in {submissions_dir}/: register one with `glues-bench register`")
@@ -96,6 +106,13 @@ def run(
         chosen = [sub for sub in chosen if _checkpoint_present(sub)]
         if not chosen:
             raise GluesError(f"none of the models in {submissions_dir}/ has its checkpoint on this machine")
+    from glues_bench.runner import resolve_grid
+
+    for spec in specs:  # a bad --grid fails before the store is opened or created
+        for submission in chosen:
+            resolve_grid(grid, spec, getattr(submission, "large", False))
+    if progress is None:
+        progress = sys.stderr.isatty()  # piped to a file: no bars
     options = RunOptions(
         grid=grid,
         seeds=seeds,
@@ -108,12 +125,23 @@ def run(
         variants=variants,
         progress=progress,
         threads=threads,
+        hub=hub if hub is not None else data_dir is None,
     )
     hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
     hf_logging.disable_progress_bar()
     store = open_store(db)
     summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
     print_run_summary(summaries)
+    incomplete = [s for s in summaries if not s.complete]
+    if incomplete:
+        for summary in incomplete:
+            for problem in summary.problems:
+                print(f"{summary.submission} × {summary.task}[{summary.variant}]: {problem}", file=sys.stderr)
+        print(
+            f"error: {len(incomplete)} of {len(summaries)} model × task pairs did not complete (reasons above)",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
 
 
 def _go_offline() -> None:

@@ -37,12 +37,18 @@ class LoadedSplit:
 
 
 def load_split(
-    task: ResolvedTask, split: str, data_dir: Path | None = None, limit: int | None = None
+    task: ResolvedTask,
+    split: str,
+    data_dir: Path | None = None,
+    limit: int | None = None,
+    *,
+    hub_fallback: bool = True,
 ) -> LoadedSplit:
     """The `split` (train/dev/test) of `task`, first `limit` examples only when `limit` is set.
 
     With `data_dir`, the first existing file of the split's local `paths` is read, followed by every
-    existing `extra_paths` file. Otherwise, or when none of `paths` exists, the hub copy is loaded.
+    existing `extra_paths` file. Otherwise, or when none of `paths` exists, the hub copy is loaded, unless
+    `hub_fallback` is False (`run --data-dir` without `--hub`): then the hub is not even described.
     """
     if split not in SPLITS:
         raise UnknownName("split", split, SPLITS)
@@ -56,6 +62,9 @@ def load_split(
             columns = _read_files(task, source.local, files)
             return _finish(task, columns, limit, ", ".join(str(f) for f in files), files)
         tried += [str(data_dir / p) for p in source.local.paths]
+    if source.hub is not None and not hub_fallback:
+        why = "the hub is not tried with --data-dir unless --hub is given"
+        raise DataUnavailable(_unavailable(task, split, tried, why))
     if source.hub is not None:
         origin = hub.describe(source.hub)
         try:
