@@ -53,6 +53,7 @@ class TaskData:
     dev: object
     test: object
     train_note: str = ""
+    dev_rows: str | None = None  # `cut:` when dev was split: the gold rows dev was scored on (`score --rows`)
 
 
 @dataclass
@@ -131,13 +132,14 @@ def load_task_data(
         return TaskData(load_split(task, "train", data_dir, limit=train_cap, hub_fallback=hub), dev, test)
     except DataUnavailable:
         train_part, dev_part = split_dev(dev)
+        dev_rows = f"{len(train_part.dataset)}:"
         if train_cap is not None:
             train_part = first(train_part, train_cap)
         note = (
             f"no train split available: trained on {len(train_part.dataset)} and selected on "
             f"{len(dev_part.dataset)} examples of the dev split (a smoke test, not comparable to the paper)"
         )
-        return TaskData(train_part, dev_part, test, train_note=note)
+        return TaskData(train_part, dev_part, test, train_note=note, dev_rows=dev_rows)
 
 
 def limits_note(data: TaskData, limit: int | None, train_limit: int | None) -> str:
@@ -357,6 +359,11 @@ def _start_run(store, task, key, data, options, device) -> int:
             "limit": options.limit,
             "train_limit": options.train_limit,
             "n_examples": {split: len(getattr(data, split).dataset) for split in ("train", "dev", "test")},
+            # What `glues-bench score` needs to reproduce each stored number from its predictions file.
+            "scored_subset": {
+                "dev": {"limit": options.limit, "rows": data.dev_rows},
+                "test": {"limit": options.limit, "rows": None},
+            },
         },
         redo=options.overwrite == "always",
     )
