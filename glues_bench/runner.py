@@ -143,15 +143,13 @@ def load_task_data(
 
 
 def limits_note(data: TaskData, limit: int | None, train_limit: int | None) -> str:
-    """What `--limit`/`--train-limit` left of each split, e.g. `train 600 (--train-limit), dev 300, test 300`."""
+    """What `--limit`/`--train-limit` left of each split: `train 600 (--train-limit), dev 300 and test 300`"""
     if limit is None and train_limit is None:
         return ""
     train_flag = "--train-limit" if train_limit is not None else "--limit"
     sizes = {name: len(getattr(data, name).dataset) for name in ("train", "dev", "test")}
     dev_flag = "--limit" if limit is not None else "whole"
-    return (
-        f"train {sizes['train']} ({train_flag}), dev {sizes['dev']} and test {sizes['test']} ({dev_flag})"
-    )
+    return f"train {sizes['train']} ({train_flag}), dev {sizes['dev']} and test {sizes['test']} ({dev_flag})"
 
 
 def write_predictions(path: Path, predictions: dict) -> str:

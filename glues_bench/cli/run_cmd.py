@@ -65,9 +65,12 @@ def run(
 ) -> None:
     """Fine-tune each model on each task over the grid; every run is stored with its provenance.
 
-    Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score of the config with the best mean dev score. Runs already done are skipped.
+    Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score
+    of the config with the best mean dev score. Runs already done are skipped.
 
-    Exit status: 0 when every requested run is done; 1 when any run failed or a task could not start (no data, a data file that does not parse), each reason listed on stderr; 2 on bad input, before anything is stored.
+    Exit status: 0 when every requested run is done; 1 when any run failed or a task could not start (no
+    data, a data file that does not parse), each reason listed on stderr; 2 on bad input, before anything
+    is stored.
     """
     if hub is False or (hub is None and data_dir is not None):
         _go_offline()  # before `datasets` is imported: no 25 s network retries for splits we do not have
@@ -95,7 +98,9 @@ def run(
     running = {spec.name for spec in specs}
     for name, value in variants.items():  # a variant for a task not being run is a typo, not a no-op
         if name not in running:
-            raise GluesError(f"--variant {name}={value}: task {name} is not being run (--tasks {tasks or 'all'})")
+            raise GluesError(
+                f"--variant {name}={value}: task {name} is not being run (--tasks {tasks or 'all'})"
+            )
     for spec in specs:
         spec.resolve(variants.get(spec.name))  # an unknown variant fails here, before the store is opened
     available = load_submissions(submissions_dir, check_files=False)
@@ -138,7 +143,8 @@ def run(
             for problem in summary.problems:
                 print(f"{summary.submission} × {summary.task}[{summary.variant}]: {problem}", file=sys.stderr)
         print(
-            f"error: {len(incomplete)} of {len(summaries)} model × task pairs did not complete (reasons above)",
+            f"error: {len(incomplete)} of {len(summaries)} model × task pairs did not complete "
+            "(reasons above)",
             file=sys.stderr,
         )
         raise typer.Exit(1)

@@ -54,9 +54,9 @@ def score(
         typer.Option(
             "--limit",
             min=1,
-            help="Score against the first N gold examples only, as `run --limit N` did: a number stored from a "
-            "--limit run is reproduced from its predictions file with the same --limit (the run's provenance "
-            "records it under details.scored_subset).",
+            help="Score against the first N gold examples only, as `run --limit N` did: a number stored "
+            "from a --limit run is reproduced from its predictions file with the same --limit (the run's "
+            "provenance records it under details.scored_subset).",
         ),
     ] = None,
     rows: Annotated[
@@ -71,7 +71,8 @@ def score(
 ) -> None:
     """Score PREDICTIONS_FILE against GOLD_FILE with TASK's metrics, in percent.
 
-    A gold example without a prediction counts as wrong. Example ids keep their position in the gold file, also with --limit and --rows.
+    A gold example without a prediction counts as wrong. Example ids keep their position in the gold file,
+    also with --limit and --rows.
     """
     from glues_bench.data import read_gold_file
     from glues_bench.errors import DataError

@@ -52,7 +52,8 @@ def dev_cut(titles: list[str] | None, n_rows: int, train_fraction: float = DEV_T
         articles = 1 + len(boundaries) if titles is not None else n_rows
         raise DataError(
             f"{n_rows} dev examples in {articles} article(s): no article boundary leaves at least "
-            f"{min_selection} ({MIN_SELECTION_FRACTION:.0%}) for selection; use a larger --limit or a train split"
+            f"{min_selection} ({MIN_SELECTION_FRACTION:.0%}) for selection; use a larger --limit or a "
+            "train split"
         )
     return min(allowed, key=lambda cut: (abs(cut - target), cut))
 

@@ -144,7 +144,9 @@ def upgrade(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except CommandError as exc:  # e.g. a revision this harness does not ship (a newer glues-bench)
-        raise StoreError(f"could not migrate the results database {engine.url!r}: {_first_line(exc)}") from exc
+        raise StoreError(
+            f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
+        ) from exc
     except SQLAlchemyError as exc:
         raise StoreError(
             f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
