@@ -611,14 +611,22 @@ def _load_config_and_tokenizer(directory: Path, trust_remote_code: bool, label: 
     """Load config and tokenizer as a run would; return config.model_type."""
     from transformers import AutoConfig, AutoTokenizer
 
+    # The checkpoint's own code (trust_remote_code) can fail with any exception: say so in one line.
+    expected: tuple[type[BaseException], ...] = (
+        (Exception,) if trust_remote_code else (OSError, ValueError, KeyError, TypeError)
+    )
     try:
         config = AutoConfig.from_pretrained(directory, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError) as exc:
-        raise SubmissionError(f"{label}: config.json does not load ({_first_line(exc)})") from exc
+    except expected as exc:
+        raise SubmissionError(
+            f"{label}: config.json does not load ({_described(exc, trust_remote_code)})"
+        ) from exc
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SubmissionError(f"{label}: the tokenizer does not load ({_first_line(exc)})") from exc
+    except expected as exc:
+        raise SubmissionError(
+            f"{label}: the tokenizer does not load ({_described(exc, trust_remote_code)})"
+        ) from exc
     vocab_size = getattr(config, "vocab_size", None)
     if isinstance(vocab_size, int) and len(tokenizer) > vocab_size:
         raise SubmissionError(
@@ -629,6 +637,11 @@ def _load_config_and_tokenizer(directory: Path, trust_remote_code: bool, label: 
     if not model_type:
         raise SubmissionError(f"{label}: config.json has no model_type")
     return str(model_type)
+
+
+def _described(exc: BaseException, remote_code: bool) -> str:
+    where = "the checkpoint's own code raised " if remote_code and not isinstance(exc, OSError) else ""
+    return f"{where}{exc.__class__.__name__}: {_first_line(exc)}" if where else _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:
