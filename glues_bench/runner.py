@@ -38,7 +38,7 @@ class RunOptions:
     data_dir: Path | None = None
     device: str = "cpu"
     overwrite: Overwrite = "only-missing"
-    artifacts_dir: Path = Path("leaderboard/predictions")
+    artifacts_dir: Path = Path("results/predictions")
     variants: dict[str, str] = field(default_factory=dict)
     progress: bool = True
     threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core)

@@ -30,7 +30,9 @@ def run(
         help="Local data laid out as the original releases (see README); hub when omitted.",
     ),
     db: str = typer.Option(
-        None, "--db", help="SQLAlchemy URL (default: $GLUES_BENCH_DB or the local SQLite file)."
+        None,
+        "--db",
+        help="SQLAlchemy URL (default: $GLUES_BENCH_DB, else your own sqlite:///results/glues_bench.db).",
     ),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     overwrite: str = typer.Option(
@@ -45,7 +47,7 @@ def run(
         Path("submissions"), "--submissions-dir", help="Where manifests live."
     ),
     artifacts_dir: Path = typer.Option(
-        Path("leaderboard/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
+        Path("results/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
     ),
     executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
     threads: int = typer.Option(

@@ -12,9 +12,10 @@ from glues_bench.cli.app import app
 
 DB_HELP = (
     "SQLAlchemy URL, e.g. sqlite:///results.db or postgresql://user@host/db (a bare path is refused); "
-    "default $GLUES_BENCH_DB, else sqlite:///leaderboard/glues_bench.db."
+    "default $GLUES_BENCH_DB, else your own sqlite:///results/glues_bench.db (the committed board is "
+    "sqlite:///leaderboard/glues_bench.db)."
 )
-DEFAULT_SITE_DIR = Path("leaderboard") / "site"
+DEFAULT_SITE_DIR = Path("results") / "site"  # the committed leaderboard/site is rebuilt on purpose only
 REFERENCE_HELP = (
     "Model whose params and average are the size/performance reference (default: BETO cased, as in the "
     "paper); a name that is not on the board is refused."

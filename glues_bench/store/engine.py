@@ -18,9 +18,12 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from glues_bench.errors import StoreError
 
-DEFAULT_DB_PATH = Path("leaderboard") / "glues_bench.db"
+DEFAULT_DB_PATH = Path("results") / "glues_bench.db"
 DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DB_PATH.as_posix()}"
-"""Relative to the working directory, like every other path the CLI takes (see `resolve_url`)."""
+"""A user's own results (git-ignored), relative to the working directory like every other CLI path. The
+committed board is `COMMITTED_DB_URL`, rebuilt on purpose only (`scripts/train_inhouse.sh` names it)."""
+
+COMMITTED_DB_URL = "sqlite:///leaderboard/glues_bench.db"
 
 DB_ENV_VAR = "GLUES_BENCH_DB"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -31,7 +34,7 @@ _PG_MIGRATION_LOCK = 0x61C0E5  # any constant: serialises concurrent migrations 
 
 
 def resolve_url(url: str | None) -> str:
-    """`--db` value → SQLAlchemy URL: None → $GLUES_BENCH_DB → `sqlite:///leaderboard/glues_bench.db`.
+    """`--db` value → SQLAlchemy URL: None → $GLUES_BENCH_DB → `sqlite:///results/glues_bench.db`.
 
     Only URLs are accepted: a bare path or a typo (`--db "not a url"`) is refused in one line instead of
     becoming a SQLite file of that name. `postgresql://` means psycopg 3 (the driver we ship).
@@ -74,8 +77,10 @@ def create_store_engine(url: str, *, create: bool = True) -> Engine:
             if not create:
                 raise StoreError(
                     f"no results database at {database} (create one with `glues-bench run` or "
-                    "`glues-bench import-reported`)"
+                    f"`glues-bench import-reported`; the committed board is --db {COMMITTED_DB_URL})"
                 )
+            if url == DEFAULT_DB_URL:  # our own default folder, not a typo: create it
+                path.parent.mkdir(parents=True, exist_ok=True)
             if not path.parent.is_dir():
                 raise StoreError(f"database {url}: folder {path.parent} does not exist")
             if not os.access(path.parent, os.W_OK):

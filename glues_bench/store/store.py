@@ -521,7 +521,7 @@ class Store:
 def open_store(url: str | None = None, *, migrate: bool = True, create: bool = True) -> Store:
     """Open (and by default migrate) the results database.
 
-    `url`: a SQLAlchemy URL; None → $GLUES_BENCH_DB → `sqlite:///leaderboard/glues_bench.db`. With
+    `url`: a SQLAlchemy URL; None → $GLUES_BENCH_DB → `sqlite:///results/glues_bench.db`. With
     `create=False` (the reading commands) a SQLite file that does not exist is an error, not an empty board.
     """
     engine = engine_module.create_store_engine(engine_module.resolve_url(url), create=create)
