@@ -69,7 +69,7 @@ def test_real_tar_dev_with_limit_300_is_refused_and_whole_is_cut_between_article
     assert first_article == 420  # what makes --limit 300 impossible to split honestly
     with pytest.raises(DataError, match="no article boundary"):
         split_dev(load_split(task, "dev", shared_data, limit=300))
-    train_part, dev_part = split_dev(load_split(task, "dev", shared_data, limit=1000))
+    train_part, _ = split_dev(load_split(task, "dev", shared_data, limit=1000))
     n_train = len(train_part.dataset)
     titles = dev.dataset["title"][:1000]
     boundaries = [i for i in range(1, 1000) if titles[i] != titles[i - 1]]

@@ -172,7 +172,7 @@ def test_url_resolution(monkeypatch: pytest.MonkeyPatch):
     assert resolve_url(None) == DEFAULT_DB_URL == "sqlite:///results/glues_bench.db"
     monkeypatch.setenv("GLUES_BENCH_DB", "postgresql://u@h/db")
     assert resolve_url(None) == "postgresql+psycopg://u@h/db"
-    with pytest.raises(StoreError, match="not a database URL; for a SQLite file write sqlite:///runs/x.db"):
+    with pytest.raises(StoreError, match=r"not a database URL; for a SQLite file write sqlite:///runs/x\.db"):
         resolve_url("runs/x.db")  # a bare path (or a typo) is refused, not turned into a SQLite file
 
 

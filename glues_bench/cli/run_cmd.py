@@ -136,20 +136,32 @@ def run(
     )
     hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
     hf_logging.disable_progress_bar()
-    store = open_store(db)
-    summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
+    from glues_bench.provenance import resolve_device
+
+    resolve_device(device)  # --device cuda without a GPU fails before the store is opened
+    with open_store(db) as store:
+        summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
     print_run_summary(summaries)
+    code = exit_status(summaries)
+    if code:
+        raise typer.Exit(code)
+
+
+def exit_status(summaries: list) -> int:
+    """0 when every requested run is done; else list why on stderr (one line per problem) and return 1."""
     incomplete = [s for s in summaries if not s.complete]
-    if incomplete:
-        for summary in incomplete:
-            for problem in summary.problems:
-                print(f"{summary.submission} × {summary.task}[{summary.variant}]: {problem}", file=sys.stderr)
-        print(
-            f"error: {len(incomplete)} of {len(summaries)} model × task pairs did not complete "
-            "(reasons above)",
-            file=sys.stderr,
-        )
-        raise typer.Exit(1)
+    if not incomplete and summaries:
+        return 0
+    for summary in incomplete:
+        for problem in summary.problems:
+            print(f"{summary.submission} × {summary.task}[{summary.variant}]: {problem}", file=sys.stderr)
+    print(
+        f"error: {len(incomplete)} of {len(summaries)} model × task pairs did not complete (reasons above)"
+        if summaries
+        else "error: nothing to run",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _go_offline() -> None:
