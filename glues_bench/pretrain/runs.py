@@ -40,7 +40,17 @@ def load_corpus(specs: Sequence[str], data_dir: Path | None) -> tuple[list[Docum
             "corpus %s: %d documents, %d sentences", source.describe(), len(loaded), sum(map(len, loaded))
         )
         documents.extend(loaded)
-    return documents, [s.describe() for s in sources]
+    return documents, [_portable_description(source, data_dir) for source in sources]
+
+
+def _portable_description(source, data_dir: Path | None) -> str:
+    """`conll:conll2002/esp.train`: a file corpus relative to the data folder (or the working directory),
+    since the description is stored in the manifest's notes and published; hub corpora as they are."""
+    from glues_bench.provenance import portable_path
+
+    if source.kind == "hf":
+        return source.describe()
+    return f"{source.kind}:{portable_path(source.location, data_dir)}"
 
 
 def contamination_gate(

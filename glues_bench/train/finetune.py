@@ -138,9 +138,12 @@ def finetune(
     model.train()
     for epoch in range(hparams.epochs):
         batches = train_batches(lengths, hparams.batch_size, generator)
-        bar = tqdm(batches, desc=f"{task.name} epoch {epoch + 1}/{hparams.epochs}", disable=not progress)
+        # Updated by hand, not by iterating the bar: iteration closes it before the epoch's loss is known.
+        bar = tqdm(
+            total=len(batches), desc=f"{task.name} epoch {epoch + 1}/{hparams.epochs}", disable=not progress
+        )
         losses = []
-        for step, indices in enumerate(bar):
+        for step, indices in enumerate(batches):
             batch = to_device(collate([encoded.features[i] for i in indices], pad_id), device)
             with autocast_for(device):
                 loss = model(**batch).loss
@@ -150,6 +153,7 @@ def finetune(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(loss.detach())
+            bar.update(1)
             if progress and step % LOSS_LOG_EVERY == LOSS_LOG_EVERY - 1:  # mean of the last steps
                 bar.set_postfix(loss=f"{torch.stack(losses[-LOSS_LOG_EVERY:]).mean().item():.4f}")
         epoch_step_losses = torch.stack(losses).float().cpu().tolist()  # one sync per epoch
@@ -157,7 +161,7 @@ def finetune(
         epoch_losses.append(sum(epoch_step_losses) / len(epoch_step_losses))
         if progress:  # the bar ends on the epoch's mean loss, not on whichever batch was logged last
             bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
-            bar.close()
+        bar.close()
     seconds = time.perf_counter() - started
 
     # -- evaluate
