@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -161,13 +162,13 @@ def test_run_exits_1_when_every_job_failed_and_0_once_all_are_done(
     assert exit_status([]) == 1
 
 
-# -- 11.13: progress bars, the ETA, the summary, help texts ---------------------------------------------------
+# -- 11.13: progress bars, the ETA, the summary, help texts ----------------------------------------------
 
 
 class _RecordingBar:
     """Stands in for tqdm: records the total the ETA is computed from and the progress made."""
 
-    bars: list[_RecordingBar] = []
+    bars: ClassVar[list[_RecordingBar]] = []
 
     def __init__(self, *args, total: int | None = None, **kwargs) -> None:
         self.total, self.n = total, 0
