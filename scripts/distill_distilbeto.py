@@ -22,7 +22,12 @@ import json
 
 # Only light modules here: `--help` answers before torch and transformers are imported (in main()).
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC
-from glues_bench.pretrain.manifest import CONLL2002_LICENCE, budget_notes, register_inhouse
+from glues_bench.pretrain.manifest import (
+    CONLL2002_LICENCE,
+    budget_notes,
+    refuse_to_overwrite,
+    register_inhouse,
+)
 from glues_bench.pretrain.presets import BETO_CASED, DistillConfig
 from glues_bench.pretrain.runs import (
     REPO_ROOT,
@@ -70,6 +75,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if not args.no_register:
+        refuse_to_overwrite(args.submission_name, args.submissions_dir, force=args.force)
     stay_offline_for_local_inputs(args.teacher, *(args.corpus or []))
     from glues_bench.pretrain.distill import distill, load_teacher
     from glues_bench.pretrain.instances import tokenize_documents
@@ -119,7 +126,13 @@ def main() -> None:
         notes = budget_notes(summary, ", ".join(described), what)
         licence = args.licence or (CONLL2002_LICENCE if any("esp.train" in d for d in described) else None)
         path = register_inhouse(
-            result.model_dir, args.submission_name, "DistilBETO", notes, args.submissions_dir, licence
+            result.model_dir,
+            args.submission_name,
+            "DistilBETO",
+            notes,
+            args.submissions_dir,
+            licence,
+            force=args.force,
         )
         print(f"manifest: {path}")
 
