@@ -319,6 +319,7 @@ def test_the_committed_board_is_written_only_when_named(
         "train_tokenizer.py",
         "bench_pretrain.py",
         "bench_finetune.py",
+        "bench_ci.py",
     ],
 )
 def test_script_help_parses_before_the_heavy_imports(script: str) -> None:
