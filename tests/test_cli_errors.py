@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     assert main(["import-reported", str(REPORTED), "--db", f"sqlite:///{db}"]) == 0
     newer = root / "newer.db"
     shutil.copy(db, newer)
-    with sqlite3.connect(newer) as connection:
+    with closing(sqlite3.connect(newer)) as connection, connection:  # closed now, not whenever GC runs
         connection.execute("update alembic_version set version_num = 'f00dfeedbeef'")
     texts = DEMO.joinpath("pawsx/translated_train.tsv").read_text(encoding="utf-8").splitlines()
     checkpoint = build_tiny_checkpoint(root / "tiny", texts, "albert", vocab_size=600, hidden_size=32)
@@ -142,7 +143,7 @@ CASES: list[tuple[str, str, str]] = [
     ("score-not-json", SCORE + " {root}/pred_not_json.json", "not valid JSON"),
     ("score-list", SCORE + " {root}/pred_list.json", "expected a JSON object"),
     ("score-unknown-id", SCORE + " {root}/pred_unknown_id.json", "'99999' is not in the pawsx gold data"),
-    ("score-bad-label", SCORE + " {root}/pred_bad_label.json", "'2' is not in pawsx's label set ('0', '1')"),
+    ("score-bad-label", SCORE + " {root}/pred_bad_label.json", "'2' is not in pawsx's label set (0, 1)"),
     ("score-float-label", SCORE + " {root}/pred_float.json", "expected a label string, got float 1.0"),
     ("score-null", SCORE + " {root}/pred_null.json", "is null"),
     ("score-rows-reversed", SCORE + " {root}/pred_ok.json --rows 5:2", "--rows '5:2': expected START:END"),

@@ -146,7 +146,7 @@ def _checked_label(task: ResolvedTask, example_id: str, value: object) -> str:
     if value not in task.labels:
         raise PredictionError(
             f"prediction {example_id!r}: label {value!r} is not in {task.name}'s label set "
-            f"({', '.join(repr(label) for label in task.labels)})"
+            f"({', '.join(task.labels)})"
         )
     return value
 
