@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import pytest
 
+from glues_bench.board.selection import TaskResult
 from glues_bench.cli import main
 from glues_bench.cli.run_cmd import exit_status
 from glues_bench.cli.summary import print_run_summary
@@ -244,7 +245,18 @@ def test_the_summary_fits_80_columns_with_a_time_per_task(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     summary = TaskSummary("albeto-tiny-inhouse", "xquad", "es", n_jobs=1, ran=1)
-    summary.best = {"hparams_key": "bs32-lr0.0005-ep2", "dev_mean": 12.345, "test_mean": 3.94, "test_sd": 1.2}
+    summary.best = TaskResult(
+        task="xquad",
+        source="measured",
+        score=3.94,
+        sd=1.2,
+        n_seeds=3,
+        metrics={},
+        metrics_sd={},
+        score_metrics=("f1", "exact_match"),
+        dev_score=12.345,
+        hparams={"batch_size": 32, "learning_rate": 5e-4, "epochs": 2},
+    )
     summary.seconds = 125.0
     print_run_summary([summary])
     out = capsys.readouterr().out

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-def print_run_summary(summaries: list) -> None:
+if TYPE_CHECKING:
+    from glues_bench.runner import TaskSummary
+
+
+def print_run_summary(summaries: Sequence[TaskSummary]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from glues_bench.board import fmt2, hparams_key
 
     table = Table(title="glues-bench run")
     # Fits 80 columns: the run counts share one column, and only model and task names may wrap; the config
@@ -16,17 +24,16 @@ def print_run_summary(summaries: list) -> None:
         table.add_column(column, no_wrap=not wraps, overflow="fold", justify="left" if wraps else "right")
     notes = []
     for s in summaries:
-        best = s.best or {}
-        test = best.get("test_mean")
-        test_text = "-" if test is None else f"{test:.2f}"
-        if best.get("test_sd") is not None:
-            test_text += f" ± {best['test_sd']:.2f}"
+        best = s.best
+        test_text = "-" if best is None or best.score is None else fmt2(best.score)
+        if best is not None and best.sd is not None:
+            test_text += f" ± {fmt2(best.sd)}"
         table.add_row(
             escape(s.submission),  # a name like "[red]x" or the "[default]" variant is text, not markup
             escape(f"{s.task}[{s.variant}]"),
             f"{s.n_jobs}: {s.ran}/{s.skipped}/{s.failed}",
-            best.get("hparams_key", "-"),
-            "-" if best.get("dev_mean") is None else f"{best['dev_mean']:.2f}",
+            "-" if best is None else hparams_key(best.hparams) or best.config_key or "-",
+            "-" if best is None or best.dev_score is None else fmt2(best.dev_score),
             test_text,
             _duration(getattr(s, "seconds", 0.0)),
         )
