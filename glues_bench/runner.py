@@ -44,6 +44,7 @@ class RunOptions:
     progress: bool = True
     threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core)
     hub: bool = True  # fall back to the hub for splits missing locally (run: only without --data-dir)
+    strict: bool = False  # official row-count drift is an error (the task is skipped), not a warning
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def load_task_data(
     data_dir: Path | None,
     limit: int | None,
     train_limit: int | None = None,
+    strict: bool = False,
     *,
     hub: bool = True,
 ) -> TaskData:
@@ -126,11 +128,14 @@ def load_task_data(
     from glues_bench.data import DataUnavailable, load_split
     from glues_bench.data.split import first, split_dev
 
-    dev = load_split(task, "dev", data_dir, limit=limit, hub_fallback=hub)
-    test = load_split(task, "test", data_dir, limit=limit, hub_fallback=hub)
+    def load(split: str, cap: int | None):
+        return load_split(task, split, data_dir, limit=cap, strict=strict, hub_fallback=hub)
+
+    dev = load("dev", limit)
+    test = load("test", limit)
     train_cap = train_limit if train_limit is not None else limit
     try:
-        return TaskData(load_split(task, "train", data_dir, limit=train_cap, hub_fallback=hub), dev, test)
+        return TaskData(load("train", train_cap), dev, test)
     except DataUnavailable:
         train_part, dev_part = split_dev(dev)
         dev_rows = f"{len(train_part.dataset)}:"
@@ -227,9 +232,11 @@ def _run_task(
 ) -> TaskSummary:
     summary = TaskSummary(submission.name, task.name, task.variant)
     try:
-        data = load_task_data(task, options.data_dir, options.limit, options.train_limit, hub=options.hub)
+        data = load_task_data(
+            task, options.data_dir, options.limit, options.train_limit, options.strict, hub=options.hub
+        )
     except DataError as exc:
-        summary.note = f"skipped: {exc}"
+        summary.note = f"skipped: {exc}" + _data_hint(exc, options.data_dir)
         summary.problems.append(f"could not start: {exc}")
         echo(f"{submission.name} × {task.name}: {summary.note}")
         bar.total = max(0, bar.total - len(grid.configs()) * len(seeds))  # the ETA counts only work to do
@@ -311,6 +318,16 @@ def _keep(status: str, overwrite: Overwrite) -> bool:
     if overwrite == "never":
         return True
     return status == "done"  # only-missing: redo failed and interrupted runs
+
+
+def _data_hint(exc: DataError, data_dir: Path | None) -> str:
+    """For missing data, where to look next (one line)."""
+    from glues_bench.data import DataUnavailable
+
+    if not isinstance(exc, DataUnavailable):
+        return ""
+    where = f" --data-dir {data_dir}" if data_dir is not None else ""
+    return f"; see `glues-bench data status{where}` and `glues-bench data fetch`"
 
 
 def _run_key(submission, task: ResolvedTask, job: Job, fingerprints: dict[str, str]):

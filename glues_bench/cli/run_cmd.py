@@ -64,6 +64,12 @@ def run(
     progress: bool = typer.Option(
         None, "--progress/--no-progress", help="Show progress bars (default: only when stderr is a terminal)."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Skip a task whose split row counts differ from the official counts in its spec (default: "
+        "warn and record the difference with the run).",
+    ),
 ) -> None:
     """Fine-tune each model on each task over the grid; every run is stored with its provenance.
 
@@ -133,6 +139,7 @@ def run(
         progress=progress,
         threads=threads,
         hub=hub if hub is not None else data_dir is None,
+        strict=strict,
     )
     hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
     hf_logging.disable_progress_bar()
