@@ -58,7 +58,7 @@ def backfill_units(
     from glues_bench.runner import backfill_unit_stats
     from glues_bench.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         summary = backfill_unit_stats(store, data_dir, root)
     print(
         f"unit statistics: {summary.stored} stored, {summary.present} already there, "

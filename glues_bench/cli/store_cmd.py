@@ -13,9 +13,17 @@ from glues_bench.cli.app import app
 if TYPE_CHECKING:
     from glues_bench.board import Leaderboard, TaskResult
 
-DB_HELP = "SQLAlchemy URL or SQLite path; default $GLUES_BENCH_DB, else sqlite:///leaderboard/glues_bench.db."
-DEFAULT_SITE_DIR = Path("leaderboard") / "site"
-REFERENCE_HELP = "Model whose params and average are the size/performance reference (paper: BETO cased)."
+DB_HELP = (
+    "SQLAlchemy URL, e.g. sqlite:///results.db or postgresql://user@host/db (a bare path is refused); "
+    "default $GLUES_BENCH_DB, else your own sqlite:///results/glues_bench.db (the committed board is "
+    "sqlite:///leaderboard/glues_bench.db)."
+)
+DEFAULT_SITE_DIR = Path("results") / "site"  # the committed leaderboard/site is rebuilt on purpose only
+REFERENCE_HELP = (
+    "Model whose params and average are the size/performance reference (default: BETO cased, as in the "
+    "paper); a name that is not on the board is refused."
+)
+DEFAULT_REFERENCE = "BETO cased"
 INCLUDE_LIMITED_HELP = (
     "Rank limited results (a --limit or --train-limit run, one trained on part of dev, or one seed) "
     "together with the full ones, each with its badge; by default they are listed, unranked, in a section "
@@ -47,7 +55,7 @@ def leaderboard(
         bool, typer.Option("--json", help="Print the leaderboard as JSON (unrounded numbers).")
     ] = False,
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
-    reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
+    reference: Annotated[str | None, typer.Option("--reference", help=REFERENCE_HELP)] = None,
     include_limited: Annotated[bool, typer.Option("--include-limited", help=INCLUDE_LIMITED_HELP)] = False,
 ) -> None:
     """Show the main table: rank, params, size and performance ratios, average and the 8 task scores, then the
@@ -55,14 +63,27 @@ def leaderboard(
     from glues_bench.board import leaderboard_from_snapshot, leaderboard_json
     from glues_bench.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         snapshot = store.snapshot()
+    reference = _reference(snapshot, reference)
     board = leaderboard_from_snapshot(snapshot, reference, include_limited=include_limited)
     if as_json:
         document = leaderboard_json(board, snapshot.last_updated)
         print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
         return
     _print_table(board)
+
+
+def _reference(snapshot, reference: str | None) -> str:
+    """The default reference may be absent (a board of one's own runs); a named one must be on the board."""
+    from glues_bench.errors import UnknownName
+
+    if reference is None:
+        return DEFAULT_REFERENCE
+    names = [submission.name for submission in snapshot.submissions]
+    if reference not in names:
+        raise UnknownName("--reference model", reference, names)
+    return reference
 
 
 def _print_table(board: Leaderboard) -> None:
@@ -131,7 +152,7 @@ def _table(board: Leaderboard, title: str, rows):
 def build_site(
     out: Annotated[Path, typer.Option("--out", help="Output folder (rebuilt in place).")] = DEFAULT_SITE_DIR,
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
-    reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
+    reference: Annotated[str | None, typer.Option("--reference", help=REFERENCE_HELP)] = None,
     include_limited: Annotated[bool, typer.Option("--include-limited", help=INCLUDE_LIMITED_HELP)] = False,
 ) -> None:
     """Write the static leaderboard site (index, one page per task, model and run, JSON twins, CSV and JSON
@@ -139,7 +160,8 @@ def build_site(
     from glues_bench.site import build_site as build
     from glues_bench.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         snapshot = store.snapshot()
+    reference = _reference(snapshot, reference)
     written = build(snapshot, out, reference=reference, include_limited=include_limited)
     print(f"wrote {len(written)} files to {out} (open {out / 'index.html'})")
