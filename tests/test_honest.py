@@ -403,3 +403,44 @@ def test_no_machine_paths_and_human_times(tmp_path: Path):
     run_page = (tmp_path / "site" / "runs" / f"{run_id}.html").read_text(encoding="utf-8")
     assert "&lt;data-dir&gt;/xnli/dev.tsv [:1992]" in run_page
     assert "(1 min 30 s)" in run_page
+
+
+def test_backfill_recomputes_unit_statistics_from_stored_predictions(tmp_path: Path, capsys):
+    from glues_bench.data import load_split
+
+    task = get_task("pawsx").resolve()
+    test = load_split(task, "test", demo_data_dir())
+    labels = test.dataset.select_columns(["id", "label"]).to_dict()
+    predictions = tmp_path / "test.predictions.json"
+    predictions.write_text(json.dumps(dict.fromkeys(map(str, labels["id"]), "1")), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'old.db'}"
+    with open_store(db) as store:
+        _model(store, FULL, 5_000_000)
+        key = RunKey(
+            submission=FULL, checkpoint_sha256="a" * 64, task="pawsx", variant=task.variant,
+            spec_hash=task.spec_hash, data_fingerprint={"test": test.fingerprint}, hparams={"lr": 1.0},
+            seed=1,
+        )  # fmt: skip
+        run_id = store.start_run(key, spec_version=task.spec.version, started_at=T0)
+        store.finish_run(run_id, {"test": {"accuracy": 50.0}}, {"test": predictions}, finished_at=T0)
+        assert store.snapshot().unit_stats == ()
+    capsys.readouterr()
+    assert main(["backfill-units", "--db", db, "--data-dir", str(demo_data_dir())]) == 0
+    assert "1 stored, 0 already there, 0 skipped" in capsys.readouterr().out
+    with open_store(db) as store:
+        (stored,) = store.snapshot().unit_stats
+    values = decode_units(stored.data)
+    assert (stored.run_id, stored.split, stored.n_units) == (run_id, "test", len(labels["id"]))
+    assert values[:, 0].sum() == sum(label == "1" for label in labels["label"])  # counted here
+    assert main(["backfill-units", "--db", db, "--data-dir", str(demo_data_dir())]) == 0
+    assert "0 stored, 1 already there" in capsys.readouterr().out
+    # A predictions file changed since it was stored is named and skipped, never silently rescored.
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with open_store(fresh) as store:
+        _model(store, FULL, 5_000_000)
+        run_id = store.start_run(key, spec_version=task.spec.version, started_at=T0)
+        store.finish_run(run_id, {"test": {"accuracy": 50.0}}, {"test": predictions}, finished_at=T0)
+    predictions.write_text(json.dumps(dict.fromkeys(map(str, labels["id"]), "0")), encoding="utf-8")
+    assert main(["backfill-units", "--db", fresh, "--data-dir", str(demo_data_dir())]) == 0
+    out = capsys.readouterr().out
+    assert "0 stored, 0 already there, 1 skipped" in out and "sha256 differs" in out
