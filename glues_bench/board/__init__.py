@@ -2,7 +2,8 @@
 `board` (which runs count, the ranked table), `protocol` (full / limited and why), `export` (the JSON
 contract), `text` (display formatting), `stats` and `baselines` (confidence intervals, ties, data
 baselines) and `uncertainty` (those numbers attached to a board from the stored unit statistics); the last
-three are imported as submodules, since they need numpy. Reads store records, never the database; the site and the CLI render from it."""
+three are imported as submodules, since they need numpy. Reads store records, never the database; the site
+and the CLI render from it."""
 
 from glues_bench.board.board import (
     REFERENCE_MODEL,
