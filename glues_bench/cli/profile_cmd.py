@@ -11,7 +11,9 @@ from glues_bench.cli.app import app
 
 @app.command("profile")
 def profile(
-    model: str = typer.Argument(..., help="A registered model name (a manifest in --submissions-dir)."),
+    model: str = typer.Argument(
+        ..., metavar="MODEL", help="A registered model name (a manifest in --submissions-dir)."
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
     threads: int = typer.Option(
         None, "--threads", min=1, help="torch CPU threads (default: torch's, one per core)."
