@@ -139,7 +139,7 @@ def profile_model(
     """Profile `submission` (a `submissions.Submission`) on each (ResolvedTask, test Dataset) pair."""
     import torch
 
-    from glues_bench.provenance import describe_device, library_versions, resolve_device
+    from glues_bench.provenance import library_versions, resolve_device
 
     if options.repeats < 1 or options.sample < 1 or options.batch1_sample < 1 or options.train_steps < 0:
         raise DataError("profile: --repeats, --sample and --batch1-sample must be ≥ 1, --train-steps ≥ 0")
@@ -154,7 +154,7 @@ def profile_model(
         tasks.append(profile_task(submission, task, dataset, device, options))
     return ModelProfile(
         checkpoint_sha256=submission.weights_sha256,
-        device=describe_device(device),
+        device=device_description(device),
         device_kind=device,
         threads=torch.get_num_threads(),
         memory_kind="cuda_max_allocated" if device == "cuda" else "rss",
@@ -341,6 +341,26 @@ def percentile(values: Sequence[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def device_description(device: str) -> str:
+    """What a profile is keyed by: the GPU's name, or the CPU's model name and torch's thread count.
+
+    More specific than `provenance.describe_device` (which says `x86_64` for every PC): two machines
+    with different processors must never share a profile."""
+    import platform
+
+    import torch
+
+    if device == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(0)}"
+    name = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = " ".join(line.split(":", 1)[1].split())
+                break
+    return f"cpu:{name} ×{torch.get_num_threads()} threads"
 
 
 def synchronize(device: str) -> None:
