@@ -109,6 +109,7 @@ class ModelProfile:
     memory_kind: str
     """`rss` (CPU: resident set of the process) or `cuda_max_allocated` (GPU: tensors only)."""
     weights_bytes: int | None
+    """None only in hand-made profiles; `profile_model` always measures it."""
     repeats: int
     library_versions: dict[str, str]
     tasks: tuple[TaskProfile, ...] = field(default_factory=tuple)
@@ -176,14 +177,12 @@ def profile_task(submission, task, dataset, device: str, options: ProfileOptions
     if len(dataset) == 0:
         raise DataError(f"task {task.name}: the test split is empty")
     sample = dataset.select(sample_indices(len(dataset), options.sample))
-    checkpoint = submission.resolve_checkpoint()
-    config = load_config(task, checkpoint, submission.trust_remote_code, submission.revision)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(
-        submission.resolve_tokenizer(), **submission.tokenizer_kwargs()
-    )
+    ref = submission.model_ref()  # the manifest's loading rule, exactly as `finetune` follows it
+    config = load_config(task, ref)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(ref.tokenizer_source(), **ref.tokenizer_kwargs())
     transformers.set_seed(SAMPLE_SEED)
     model = getattr(transformers, head.auto_class).from_pretrained(
-        checkpoint, config=config, **submission.load_kwargs()
+        ref.checkpoint, config=config, **ref.model_kwargs()
     )
     model.to(device).eval()
     max_length = effective_max_length(task.spec.max_seq_length, tokenizer, config)
@@ -403,31 +402,10 @@ class PeakMemory:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # KiB on Linux
 
 
-def weights_bytes(submission) -> int | None:
-    """Size on disk of the weight files (None when a hub checkpoint's files are not in the local cache)."""
+def weights_bytes(submission) -> int:
+    """Size on disk of the weight files (a hub checkpoint: those of its cached snapshot)."""
     from glues_bench.submissions import find_weight_files
+    from glues_bench.submissions.weights import checkpoint_directory
 
-    if not submission.is_hub:
-        _, paths = find_weight_files(
-            Path(submission.resolve_checkpoint()), allow_pickle=submission.allow_pickle
-        )
-        return sum(path.stat().st_size for path in paths)
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(
-        submission.checkpoint, submission.weights_file, revision=submission.revision
-    )
-    if not isinstance(cached, str):
-        return None
-    if not submission.weights_file.endswith(".index.json"):
-        return Path(cached).stat().st_size
-    import json
-
-    shards = sorted(set(json.loads(Path(cached).read_text())["weight_map"].values()))
-    total = 0
-    for shard in shards:
-        path = try_to_load_from_cache(submission.checkpoint, shard, revision=submission.revision)
-        if not isinstance(path, str):
-            return None
-        total += Path(path).stat().st_size
-    return total
+    _, paths = find_weight_files(checkpoint_directory(submission), allow_pickle=submission.allow_pickle)
+    return sum(path.stat().st_size for path in paths)

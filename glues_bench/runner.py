@@ -200,7 +200,9 @@ def run_benchmark(
     summaries = []
     with tqdm(total=n_jobs, desc="grid", unit="run", disable=not options.progress, position=0) as bar:
         for submission in submissions:
-            verify_weights(submission)  # results are stored under the weights' sha256: it must still hold
+            # Before any job loads it: no pickle unless the manifest allows one (hub snapshots too), and the
+            # weights still hash to the sha256 results are stored under.
+            verify_weights(submission)
             store.upsert_submission(**submission.store_fields())
             for spec in tasks:
                 task = spec.resolve(options.variants.get(spec.name))
@@ -354,18 +356,14 @@ def execute_job(work: JobInput) -> JobOutcome:
     try:
         result = (work.finetune_fn or _default_finetune())(
             task,
-            submission.resolve_checkpoint(),
+            submission.model_ref(),
             data.train.dataset,
             data.dev.dataset,
             job.hparams,
             job.seed,
             device=work.device,
             test=data.test.dataset,
-            trust_remote_code=submission.trust_remote_code,
             progress=work.options.progress,
-            revision=submission.revision,
-            tokenizer=submission.resolve_tokenizer(),
-            tokenizer_revision=submission.tokenizer_kwargs()["revision"],
         )
         metrics, artefacts = {}, {}
         run_dir = (

@@ -41,6 +41,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from glues_bench.data import load_split
+from glues_bench.model_ref import ModelRef
 from glues_bench.tasks.registry import get_task
 from glues_bench.train import HEADS
 from glues_bench.train.batching import collate, eval_batches, train_batches
@@ -110,7 +111,7 @@ def main() -> None:
             name = DEMO_TASKS.get(name, name)
         task = get_task(name).resolve()
         qa = task.task_type == "extractive_qa"
-        config = load_config(task, checkpoint, trust_remote_code=False)
+        config = load_config(task, ModelRef.of(checkpoint))
         max_length = effective_max_length(task.spec.max_seq_length, tokenizer, config)
         transformers.set_seed(0)
         model = getattr(transformers, HEADS[task.task_type].auto_class).from_pretrained(

@@ -18,6 +18,7 @@ import torch
 from bench_eval import bench_train  # this folder is on sys.path when run as a script
 
 from glues_bench.data import load_split
+from glues_bench.model_ref import ModelRef
 from glues_bench.tasks.registry import get_task
 from glues_bench.train import HEADS, build_tiny_checkpoint
 from glues_bench.train.finetune import effective_max_length, load_config
@@ -49,7 +50,7 @@ def main() -> None:
     checkpoint = args.checkpoint or build_tiny_checkpoint(
         tempfile.mkdtemp(prefix="bench-tiny-"), (str(t) for t in train["text"])
     )
-    config = load_config(task, str(checkpoint), trust_remote_code=False)
+    config = load_config(task, ModelRef.of(checkpoint))
     tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint)
     transformers.set_seed(0)
     model = getattr(transformers, HEADS[task.task_type].auto_class).from_pretrained(checkpoint, config=config)

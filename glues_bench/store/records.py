@@ -32,6 +32,8 @@ class SubmissionRecord:
     notes: str | None
     created_at: datetime
     updated_at: datetime
+    display_name: str | None = None
+    """What the site shows instead of `name` (the manifest's `display_name`); None: the name."""
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,7 @@ class Store:
         name: str,
         *,
         origin: str,
+        display_name: str | None = None,
         family: str | None = None,
         checkpoint_path: str | None = None,
         hub_id: str | None = None,
@@ -175,7 +176,8 @@ class Store:
         """
         with self._transaction(self._writer) as session:
             return self._upsert_submission(session, name, origin=origin, now=now, fields={
-                "family": family, "checkpoint_path": checkpoint_path, "hub_id": hub_id,
+                "display_name": display_name, "family": family, "checkpoint_path": checkpoint_path,
+                "hub_id": hub_id,
                 "hub_revision": hub_revision, "checkpoint_sha256": checkpoint_sha256,
                 "params_total": params_total, "params_non_embedding": params_non_embedding,
                 "params_as_printed": params_as_printed,
@@ -448,6 +450,7 @@ class Store:
         self, session: Session, parsed: ReportedFile, model: ReportedModel, now: datetime
     ) -> dict[str, int]:
         fields = {
+            "display_name": None,
             "family": model.family,
             "checkpoint_path": None,
             "hub_id": None,
@@ -716,7 +719,7 @@ def _submission_record(row: Submission) -> SubmissionRecord:
         hub_id=row.hub_id, hub_revision=row.hub_revision, checkpoint_sha256=row.checkpoint_sha256,
         params_total=row.params_total, params_non_embedding=row.params_non_embedding,
         params_as_printed=row.params_as_printed, manifest=row.manifest, licence=row.licence, notes=row.notes,
-        created_at=row.created_at, updated_at=row.updated_at,
+        created_at=row.created_at, updated_at=row.updated_at, display_name=row.display_name,
     )  # fmt: skip
 
 

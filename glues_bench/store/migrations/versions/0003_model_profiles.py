@@ -1,11 +1,10 @@
 """Model profiles: measured speed and memory of a checkpoint on one device (`glues-bench profile`).
 
 Revision ID: 0003_model_profiles
-Revises: 0001_initial_schema
+Revises: 0002_submission_display_name
 Create Date: 2026-12-01 22:10:00
 
-On branch `effic` this follows 0001; another branch adds 0002. When both land, set `down_revision` to
-the 0002 revision so the history stays linear (the table does not depend on 0002's changes).
+The table does not depend on 0002's change; it follows it only to keep the history linear.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_model_profiles"
-down_revision: str | None = "0001_initial_schema"
+down_revision: str | None = "0002_submission_display_name"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
