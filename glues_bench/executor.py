@@ -24,9 +24,6 @@ class Job:
     hparams: HParams
     seed: int
 
-    def describe(self) -> str:
-        return f"{self.submission} × {self.task}[{self.variant}] {self.hparams.key()} seed {self.seed}"
-
 
 class Executor(Protocol):
     def map(self, fn: Callable[[J], T], jobs: Iterable[J]) -> Iterator[T]:

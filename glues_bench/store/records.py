@@ -1,4 +1,5 @@
-"""Plain, frozen copies of database rows: what the store returns and what aggregation and the site read.
+"""Plain, frozen copies of database rows: what the store returns and what the board
+(`glues_bench.board`) and the site read.
 
 Nothing here touches the database, so leaderboards and pages are pure functions of a `Snapshot`.
 """

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from glues_bench.errors import SubmissionError
+from glues_bench.errors import CheckpointNotFound, SubmissionError
 from glues_bench.model_ref import ModelRef
 from glues_bench.submissions.weights import find_weight_files, one_line
 
@@ -63,10 +63,6 @@ def check_name(name: str) -> str:
 
 
 SubmissionName = Annotated[str, AfterValidator(check_name)]
-
-
-class CheckpointNotFound(SubmissionError):
-    """A manifest's local checkpoint (or tokenizer) directory is not on this machine."""
 
 
 class Submission(BaseModel):

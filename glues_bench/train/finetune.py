@@ -23,7 +23,7 @@ import torch
 
 from glues_bench.errors import DataError
 from glues_bench.model_ref import ModelRef
-from glues_bench.tasks.spec import HParams, ResolvedTask
+from glues_bench.tasks.spec import HParams, ResolvedTask, TaskType
 from glues_bench.train.batching import collate, eval_batches, number_of_batches, train_batches
 from glues_bench.train.heads import (
     Encoded,
@@ -33,7 +33,7 @@ from glues_bench.train.heads import (
 )
 from glues_bench.train.qa import ExtractiveQAHead
 
-HEADS: dict[str, Head] = {
+HEADS: dict[TaskType, Head] = {
     "token_classification": TokenClassificationHead(),
     "sequence_classification": SequenceClassificationHead(),
     "extractive_qa": ExtractiveQAHead(),
