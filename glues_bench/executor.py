@@ -65,6 +65,26 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+DRIVER_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME", "HF_HUB_CACHE")
+"""Set on the driver (`run --data-dir` goes offline), they must hold in the workers too."""
+
+
+def _worker_setup(env: dict[str, str], threads: int | None) -> None:
+    """A worker process as `glues-bench run` sets up its own: the driver's hub settings, quiet transformers
+    (the per-run "newly initialised head" report is expected), the thread count."""
+    os.environ.update(env)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    _set_threads(threads)
+
+
+def _driver_env() -> dict[str, str]:
+    return {name: os.environ[name] for name in DRIVER_ENV if name in os.environ}
+
+
 class LocalExecutor:
     """Jobs on this machine: in this process (`jobs=1`), or in `jobs` spawned worker processes.
 
@@ -99,7 +119,7 @@ class LocalExecutor:
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),  # no forked torch/DB state
                 initializer=_worker_init,
-                initargs=(threads, gpus[slot % len(gpus)] if gpus else None),
+                initargs=(threads, gpus[slot % len(gpus)] if gpus else None, _driver_env()),
             )
 
         pools = [new_pool(slot) for slot in range(self.jobs)]
@@ -143,15 +163,16 @@ def _visible_gpus() -> list[str]:
     return [str(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
 
 
-def _worker_init(threads: int | None, gpu: str | None) -> None:
+def _worker_init(threads: int | None, gpu: str | None, env: dict[str, str]) -> None:
     """A spawned worker: pin it to one GPU before torch initialises CUDA (it sees it as cuda:0)."""
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _set_threads(threads)
+    _worker_setup(env, threads)
 
 
-def _ray_job(fn: Callable[[Any], Any], work: Any, data: Any, attempts: Any, threads: int) -> Any:
+def _ray_job(
+    fn: Callable[[Any], Any], work: Any, data: Any, attempts: Any, threads: int, env: dict[str, str]
+) -> Any:
     """The body of one Ray task: torch threads = the task's CPU share, data from the object store.
 
     Ray sets OMP_NUM_THREADS to num_cpus and CUDA_VISIBLE_DEVICES to the task's GPU(s), so the job sees
@@ -161,11 +182,18 @@ def _ray_job(fn: Callable[[Any], Any], work: Any, data: Any, attempts: Any, thre
 
     import ray
 
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _set_threads(threads)
+    _worker_setup(env, threads)
     attempt = ray.get(attempts.begin.remote(work.run_id))
     outcome = fn(replace(work, data=data))
-    executor_info = {"name": "ray", "attempt": attempt, "host": socket.gethostname(), "pid": os.getpid()}
+    from glues_bench.provenance import describe_device
+
+    executor_info = {
+        "name": "ray",
+        "attempt": attempt,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "device": describe_device(work.device),
+    }
     return replace(outcome, details={**outcome.details, "executor": executor_info})
 
 
@@ -190,6 +218,8 @@ class RayExecutor:
     `max_retries` times and its `details.executor.attempt` records which try finished; an application
     error comes back as a failed outcome and is not retried.
     """
+
+    devices_on_workers = True  # the driver need not have the GPUs its jobs ask for
 
     def __init__(
         self,
@@ -237,6 +267,7 @@ class RayExecutor:
         )
         attempts = ray.remote(num_cpus=0)(_Attempts).remote()
         threads = max(1, int(self.cpus_per_job))
+        env = _driver_env()
         limit = self.max_in_flight or self.capacity()
         data_refs: dict[int, tuple[Any, Any]] = {}  # id(task data) → (data kept alive, its object ref)
         in_flight: dict[Any, Any] = {}
@@ -250,7 +281,7 @@ class RayExecutor:
                     if id(work.data) not in data_refs:  # once per task, not once per job
                         data_refs[id(work.data)] = (work.data, ray.put(work.data))
                     ref = remote.remote(
-                        fn, replace(work, data=None), data_refs[id(work.data)][1], attempts, threads
+                        fn, replace(work, data=None), data_refs[id(work.data)][1], attempts, threads, env
                     )
                     in_flight[ref] = work
                 if not in_flight:

@@ -243,7 +243,9 @@ def run_benchmark(
     from glues_bench.store.store import lease_is_live, process_owner
 
     executor = executor or LocalExecutor()
-    device = resolve_device(options.device)
+    # A Ray cluster's GPUs are on its workers, not necessarily here: check the device where jobs run.
+    on_workers = getattr(executor, "devices_on_workers", False) and options.device in ("cpu", "cuda")
+    device = options.device if on_workers else resolve_device(options.device)
     if options.threads is not None:
         import torch
 
@@ -457,7 +459,7 @@ def _claim_run(store, task, key, data, options, device, owner: str):
         spec_version=task.spec.version,
         library_versions=library_versions(),
         harness_git_sha=harness_git_sha(),
-        device=describe_device(device),
+        device=_describe_here(device, describe_device),
         selection_rule=SELECTION_RULE,
         details={
             "data_sources": {"train": data.train.source, "dev": data.dev.source, "test": data.test.source},
@@ -470,6 +472,15 @@ def _claim_run(store, task, key, data, options, device, owner: str):
         owner=owner,
         lease_seconds=options.lease_seconds,
     )
+
+
+def _describe_here(device: str, describe: Callable[[str], str]) -> str:
+    """The device as this process sees it; a Ray driver without the workers' GPU says so instead (each
+    Ray worker records its own in details.executor.device)."""
+    try:
+        return describe(device)
+    except (RuntimeError, AssertionError):
+        return f"{device} (on the executor's workers)"
 
 
 def execute_job(work: JobInput) -> JobOutcome:
