@@ -550,9 +550,14 @@ def _store_outcome(store, outcome: JobOutcome, run_dir: Path) -> str | None:
             store.fail_run(outcome.run_id, outcome.error, owner=owner)
             return outcome.error
         artefacts = {}
-        for split, payload in outcome.predictions.items():
-            path = run_dir / f"{split}.predictions.json"
-            artefacts[split] = (str(path), write_predictions(path, payload))  # finish_run re-hashes the file
+        try:
+            for split, payload in outcome.predictions.items():
+                path = run_dir / f"{split}.predictions.json"
+                artefacts[split] = (str(path), write_predictions(path, payload))  # finish_run re-hashes it
+        except OSError as exc:  # a full disk, a read-only artefacts dir: this run failed, the grid goes on
+            error = f"{exc.__class__.__name__}: could not write predictions: {exc}"
+            store.fail_run(outcome.run_id, error, owner=owner)
+            return error
         store.finish_run(
             outcome.run_id,
             outcome.metrics,
