@@ -1,0 +1,1 @@
+"""Leaderboard logic: pure functions of a store snapshot (tables, statistics, baselines)."""

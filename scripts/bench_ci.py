@@ -1,0 +1,223 @@
+"""Time the leaderboard's statistics for a board of synthetic runs: bootstrap CIs of every cell (seeds
+resampled jointly), the GLUES average's CI per model, and the paired tie test with rank ranges for every
+column and for the average.
+
+Runs are spread over the eight GLUES columns, each cell has `--seeds` runs, every test set has `--units`
+units, and the unit rows have the shape of each task type (classification, tags, entities, QA), so the
+work is what a site build with that many stored runs does after reading the predictions. Each measurement
+is repeated `--repeats` times; the median and the range are printed. Getting the unit rows from a
+predictions file is timed separately with `--data-dir` (real test files, one synthetic run per task),
+since it depends on the task and not on the statistics: once parsing and scoring the file, once reading
+the rows from `load_run_units`' cache, interleaved.
+
+Example: python scripts/bench_ci.py --runs 1000 --units 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from glues_bench.board.stats import (
+    DEFAULT_RESAMPLES,
+    Resamples,
+    average_bootstrap,
+    bootstrap_cell,
+    bootstrap_column,
+    tie_groups,
+)
+from glues_bench.metrics.units import COLUMNS, UnitStatistics
+
+# Column kinds of the GLUES board (task name → unit kind, score metrics).
+BOARD = {
+    "pos": ("tags", ("accuracy",)),
+    "ner": ("entities", ("f1",)),
+    "mldoc": ("classification", ("accuracy",)),
+    "pawsx": ("classification", ("accuracy",)),
+    "xnli": ("classification", ("accuracy",)),
+    "xquad": ("qa", ("f1", "exact_match")),
+    "mlqa": ("qa", ("f1", "exact_match")),
+    "sqac": ("qa", ("f1", "exact_match")),
+}
+
+
+def synthetic_units(kind: str, n_units: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit rows with plausible counts for `kind` (the values do not change the cost, the shape does)."""
+    if kind == "classification":
+        return np.column_stack([rng.random(n_units) < 0.8, np.ones(n_units)]).astype(float)
+    if kind == "tags":
+        words = rng.integers(5, 40, n_units).astype(float)
+        correct = np.floor(words * rng.uniform(0.9, 1.0, n_units))
+        return np.column_stack([correct, words, words])
+    if kind == "entities":
+        gold = rng.integers(0, 5, n_units).astype(float)
+        predicted = np.maximum(gold + rng.integers(-1, 2, n_units), 0)
+        tokens = rng.integers(5, 40, n_units).astype(float)
+        return np.column_stack([np.minimum(gold, predicted), predicted, gold, tokens - 1, tokens])
+    f1 = rng.random(n_units)
+    return np.column_stack([f1, f1 > 0.9, np.ones(n_units)]).astype(float)
+
+
+def build_board(runs: int, seeds: int, n_units: int, rng: np.random.Generator):
+    """{task: {model: [UnitStatistics per seed]}} with `runs` runs in all."""
+    cells_per_task = max(1, runs // (seeds * len(BOARD)))
+    board = {}
+    for task, (kind, score_metrics) in BOARD.items():
+        assert COLUMNS[kind]  # a kind the board knows
+        board[task] = {
+            f"model-{m}": [
+                UnitStatistics(kind, synthetic_units(kind, n_units, rng), score_metrics) for _ in range(seeds)
+            ]
+            for m in range(cells_per_task)
+        }
+    return board
+
+
+def statistics_pass(board, n_resamples: int, per_cell: bool = False) -> dict[str, float]:
+    """Everything the board computes, timed by stage (seconds). `per_cell`: one `bootstrap_cell` per cell
+    instead of one `bootstrap_column` per column (same numbers; for the ratio)."""
+    timings = dict.fromkeys(("resamples", "cells", "average", "ties"), 0.0)
+    per_task_cells = {}
+    for task, models in board.items():
+        n_units = next(iter(models.values()))[0].n_units
+        start = time.perf_counter()
+        resamples = Resamples.for_column(task, "default", "test", n_units=n_units, n_resamples=n_resamples)
+        timings["resamples"] += time.perf_counter() - start
+        start = time.perf_counter()
+        if per_cell:
+            per_task_cells[task] = {
+                model: bootstrap_cell(seeds, resamples) for model, seeds in models.items()
+            }
+        else:
+            per_task_cells[task] = bootstrap_column(models, resamples)
+        timings["cells"] += time.perf_counter() - start
+        start = time.perf_counter()
+        tie_groups(per_task_cells[task])
+        timings["ties"] += time.perf_counter() - start
+    start = time.perf_counter()
+    models = sorted({model for cells in per_task_cells.values() for model in cells})
+    averages = {
+        model: average_bootstrap({task: cells[model] for task, cells in per_task_cells.items()})
+        for model in models
+    }
+    timings["average"] += time.perf_counter() - start
+    start = time.perf_counter()
+    tie_groups(averages)
+    timings["ties"] += time.perf_counter() - start
+    return timings
+
+
+def time_unit_extraction(data_dir: Path, repeats: int) -> None:
+    """Seconds to get one run's test unit rows from its predictions file, per task, on the real files:
+    parsing and scoring the file (no cache), and reading the rows back from `load_run_units`' cache."""
+    import random
+    import tempfile
+    from types import SimpleNamespace
+
+    from glues_bench.board.stats import load_run_units
+    from glues_bench.data import DataUnavailable, load_split
+    from glues_bench.runner import write_predictions
+    from glues_bench.tasks import get_task
+
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in BOARD:
+            task = get_task(name).resolve()
+            try:
+                loaded = load_split(task, "test", data_dir)
+            except DataUnavailable:
+                print(f"  {name:6s} no test file in the data directory, skipped")
+                continue
+            gold = loaded.dataset
+            if task.task_type == "sequence_classification":
+                predictions = {e["id"]: rng.choice(task.labels) for e in gold}
+            elif task.task_type == "token_classification":
+                predictions = {e["id"]: [rng.choice(task.labels) for _ in e["tags"]] for e in gold}
+            else:
+                predictions = {e["id"]: e["answers"]["text"][0][::-1] for e in gold}
+            path = Path(scratch) / f"{name}.test.predictions.json"
+            digest = write_predictions(path, predictions)
+            run = SimpleNamespace(
+                id=0,
+                task=name,
+                variant=task.variant,
+                data_fingerprint={"test": loaded.fingerprint},
+                predictions=(SimpleNamespace(split="test", path=str(path), sha256=digest),),
+            )
+            cache = Path(scratch) / "cache"
+            cold, warm = [], []
+            for _ in range(repeats):  # interleaved: no cache, then the cache it just filled
+                for entry in cache.glob("*.npy"):
+                    entry.unlink()
+                start = time.perf_counter()
+                load_run_units(run, data_dir, gold=loaded, cache_dir=cache)
+                cold.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                load_run_units(run, data_dir, gold=loaded, cache_dir=cache)
+                warm.append(time.perf_counter() - start)
+            print(
+                f"  {name:6s} {len(gold):5d} units: {statistics.median(cold):.4f} s per run from the file, "
+                f"{statistics.median(warm):.4f} s from the cache (medians of {repeats})"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=1000, help="Stored runs on the board in all.")
+    parser.add_argument("--seeds", type=int, default=3, help="Runs (seeds) per cell.")
+    parser.add_argument("--units", type=int, default=5000, help="Test units per task.")
+    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="Bootstrap resamples B.")
+    parser.add_argument("--repeats", type=int, default=3, help="How often to repeat the measurement.")
+    parser.add_argument(
+        "--compare-per-cell",
+        action="store_true",
+        help="Interleave each repeat with the cell-by-cell computation and print the time ratio.",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="Also time unit extraction on the real test files here."
+    )
+    args = parser.parse_args(argv)
+    if min(args.runs, args.seeds, args.units, args.resamples, args.repeats) < 1:
+        print("error: every count must be at least 1", file=sys.stderr)
+        return 2
+    board = build_board(args.runs, args.seeds, args.units, np.random.default_rng(0))
+    n_runs = sum(len(seeds) for models in board.values() for seeds in models.values())
+    n_cells = sum(len(models) for models in board.values())
+    print(
+        f"{n_runs} runs = {n_cells} cells × {args.seeds} seeds over {len(board)} columns, "
+        f"{args.units} units each, B = {args.resamples}, numpy {np.__version__}"
+    )
+    totals, per_cell_totals = [], []
+    for repeat in range(args.repeats):
+        timings = statistics_pass(board, args.resamples)
+        totals.append(sum(timings.values()))
+        stages = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in timings.items())
+        print(f"  repeat {repeat + 1}: total {totals[-1]:.2f} s ({stages})")
+        if args.compare_per_cell:
+            per_cell_totals.append(sum(statistics_pass(board, args.resamples, per_cell=True).values()))
+            print(f"  repeat {repeat + 1}, cell by cell: total {per_cell_totals[-1]:.2f} s")
+    print(
+        f"statistics for {n_runs} runs: median {statistics.median(totals):.2f} s "
+        f"(min {min(totals):.2f}, max {max(totals):.2f}) over {args.repeats} repeats"
+    )
+    if per_cell_totals:
+        ratios = [slow / fast for slow, fast in zip(per_cell_totals, totals, strict=True)]
+        print(
+            f"cell by cell: median {statistics.median(per_cell_totals):.2f} s; "
+            f"column at once is {statistics.median(ratios):.1f}× faster (median of paired ratios)"
+        )
+    if args.data_dir is not None:
+        print("unit rows from a predictions file (real test files):")
+        time_unit_extraction(args.data_dir, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
