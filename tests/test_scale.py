@@ -50,6 +50,13 @@ def _rows(db: Path) -> list[tuple]:
         return connection.execute("select hparams_hash, seed, status, attempt, pid from runs").fetchall()
 
 
+def _statuses(db: Path) -> list[str]:
+    try:
+        return [r[2] for r in _rows(db)] if db.exists() else []
+    except sqlite3.OperationalError:  # the file exists, its tables not yet
+        return []
+
+
 @pytest.mark.slow  # over 20 s: processes that each import torch
 def test_four_run_processes_on_one_sqlite_db_split_the_grid(submission, tmp_path: Path) -> None:  # noqa: F811
     rates = [1e-3, 9e-4, 8e-4, 7e-4, 6e-4, 5e-4, 4e-4, 3e-4]  # an 8-job grid
@@ -84,7 +91,7 @@ def test_a_run_killed_as_pid_1_of_a_container_is_reclaimed_after_its_lease(
     db = tmp_path / "runs.db"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        statuses = [r[2] for r in _rows(db)] if db.exists() else []
+        statuses = _statuses(db)
         if "done" in statuses and "running" in statuses:
             break
         time.sleep(0.2)
@@ -317,3 +324,22 @@ def test_local_jobs_2_stores_the_same_metrics_as_one_at_a_time(submission, tmp_p
         assert (summary.ran, summary.failed) == (2, 0)
         results.append({(r.hparams_hash, r.seed): r.metrics for r in store.snapshot().runs})
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--ray-address", "auto"], "need --executor ray"),
+        (["--gpus-per-job", "1"], "need --executor ray"),
+        (["--executor", "ray", "--jobs", "2"], "--jobs is for --executor local"),
+        (["--executor", "dask"], "expected local or ray"),
+    ],
+)
+def test_executor_options_that_do_not_fit_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    argv = ["run", "--tasks", "pawsx", "--db", f"sqlite:///{tmp_path / 'r.db'}", "--no-progress", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.db").exists()  # refused before the database is opened
