@@ -1,4 +1,20 @@
-"""Every error the harness raises on bad input. Only `cli.py` catches them; messages are one line."""
+"""Every error the harness raises on bad input, in one place. Only the CLI (and the pretraining scripts)
+catch them; messages are one line.
+
+    GluesError                      one-line, user-facing
+    ├── SpecError                   a task spec is invalid
+    ├── DataError                   a data file is missing or malformed (names file and line)
+    │   ├── DataUnavailable         no source of a split could be found or reached
+    │   └── ContaminationError      the pretraining corpus overlaps an evaluation set
+    ├── PredictionError             a predictions file does not match its gold file
+    ├── StoreError                  the results database refused an operation
+    ├── SubmissionError             a manifest or checkpoint is invalid
+    │   └── CheckpointNotFound      a local checkpoint or tokenizer folder is not on this machine
+    ├── TokenizerNotSupported       the tokenizer cannot do what the task needs
+    ├── PretrainError               a pretraining or distillation run cannot do what it was asked
+    ├── SiteError                   the site cannot be written where asked
+    └── UnknownName (+ KeyError)    a name is not registered; suggests the closest ones
+"""
 
 from __future__ import annotations
 
@@ -18,6 +34,14 @@ class DataError(GluesError):
     """A data file is missing or malformed; the message names the file and line."""
 
 
+class DataUnavailable(DataError):
+    """No source of a split could be found or reached (no local file, no hub copy or no network)."""
+
+
+class ContaminationError(DataError):
+    """The pretraining corpus overlaps a GLUES evaluation set past the allowed threshold."""
+
+
 class PredictionError(GluesError):
     """A predictions file does not match its gold file."""
 
@@ -28,6 +52,22 @@ class StoreError(GluesError):
 
 class SubmissionError(GluesError):
     """A submission manifest or checkpoint is invalid."""
+
+
+class CheckpointNotFound(SubmissionError):
+    """A manifest's local checkpoint (or tokenizer) directory is not on this machine."""
+
+
+class TokenizerNotSupported(GluesError):
+    """The checkpoint's tokenizer cannot do what the task needs (e.g. a slow tokenizer has no word_ids)."""
+
+
+class PretrainError(GluesError):
+    """A pretraining or distillation run was asked for something it cannot do (bad preset, bad resume)."""
+
+
+class SiteError(GluesError):
+    """The site cannot be written where asked."""
 
 
 class UnknownName(GluesError, KeyError):

@@ -38,9 +38,6 @@ class Job:
     hparams: HParams
     seed: int
 
-    def describe(self) -> str:
-        return f"{self.submission} × {self.task}[{self.variant}] {self.hparams.key()} seed {self.seed}"
-
 
 class Executor(Protocol):
     def map(self, fn: Callable[[Any], Any], works: Iterable[Any]) -> Iterator[Any]:

@@ -12,21 +12,22 @@ import json
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from glues_bench.errors import DataError, GluesError
 from glues_bench.executor import Executor, Job, LocalExecutor
 from glues_bench.tasks.spec import Grid, ResolvedTask, TaskSpec
 
+if TYPE_CHECKING:
+    from glues_bench.board import TaskResult
+
 log = logging.getLogger(__name__)
 
 Overwrite = Literal["never", "only-missing", "always"]
-SELECTION_RULE = (
-    "best mean dev score over seeds (task score); test scored for every run, reported for the selected config"
-)
 DEFAULT_SEED = 42  # the ALBETO code's seed; further seeds count up from it
 DEV_TRAIN_FRACTION = 0.8  # with no train split, this much of dev trains and the rest selects
 
@@ -70,7 +71,7 @@ class TaskSummary:
     busy: int = 0
     """Jobs skipped because another live process holds them (counted in `skipped` too; not an error)."""
     note: str = ""
-    best: dict | None = None
+    best: TaskResult | None = None  # the dev-selected config, as the leaderboard selects it
 
 
 def seeds_for(n: int) -> list[int]:
@@ -251,12 +252,15 @@ def run_benchmark(
 
         torch.set_num_threads(options.threads)
     seeds = seeds_for(options.seeds)
-    # Resolving every grid first fails on a bad --grid before any work, and sizes the overall progress bar.
-    n_jobs = sum(
-        len(resolve_grid(options.grid, spec, getattr(sub, "large", False)).configs()) * len(seeds)
+    # Variants and grids are resolved once, up front: a bad --variant or --grid fails before any work, and
+    # the grids size the overall progress bar.
+    resolved = [spec.resolve(options.variants.get(spec.name)) for spec in tasks]
+    grids = {
+        (sub.name, task.name): resolve_grid(options.grid, task.spec, getattr(sub, "large", False))
         for sub in submissions
-        for spec in tasks
-    )
+        for task in resolved
+    }
+    n_jobs = sum(len(grid.configs()) * len(seeds) for grid in grids.values())
     expired = [r.id for r in store.running_runs() if not lease_is_live(r)]
     if expired:
         echo(f"{len(expired)} run(s) left by stopped processes (lease expired); their keys will be redone")
@@ -273,24 +277,35 @@ def run_benchmark(
         tqdm(total=n_jobs, desc="grid", unit="run", disable=not options.progress, position=0) as bar,
     ):
         for submission in submissions:
-            verify_weights(submission)  # results are stored under the weights' sha256: it must still hold
+            # Before any job loads it: no pickle unless the manifest allows one (hub snapshots too), and the
+            # weights still hash to the sha256 results are stored under.
+            verify_weights(submission)
             store.upsert_submission(**submission.store_fields())
-            for spec in tasks:
-                task = spec.resolve(options.variants.get(spec.name))
+            for task in resolved:
                 bar.set_description(f"{submission.name} × {task.name}")
+                grid = grids[submission.name, task.name]
                 summaries.append(
                     _run_task(
-                        store, submission, task, options, seeds, device, executor, finetune_fn, echo, bar
+                        store,
+                        submission,
+                        task,
+                        grid,
+                        options,
+                        seeds,
+                        device,
+                        executor,
+                        finetune_fn,
+                        echo,
+                        bar,
                     )
                 )
     return summaries
 
 
 def _run_task(
-    store, submission, task, options, seeds, device, executor, finetune_fn, echo, bar
+    store, submission, task, grid, options, seeds, device, executor, finetune_fn, echo, bar
 ) -> TaskSummary:
     summary = TaskSummary(submission.name, task.name, task.variant)
-    grid = resolve_grid(options.grid, task.spec, getattr(submission, "large", False))
     try:
         data = load_task_data(task, options.data_dir, options.limit, options.train_limit)
     except DataError as exc:
@@ -355,7 +370,7 @@ def _run_task(
                 )
             else:
                 summary.failed += 1
-                log.warning("run %d failed: %s", outcome.run_id, stored)
+                log.warning("run %d failed: %s", outcome.run_id, stored.rstrip().splitlines()[-1])
     except KeyboardInterrupt:
         close = getattr(outcomes, "close", None)
         if close is not None:
@@ -372,7 +387,10 @@ def _run_task(
             f"{submission.name} × {task.name}: {summary.busy} job(s) held by other live processes were "
             "left to them (see `glues-bench runs list`)"
         )
-    summary.best = store.best_config(submission.name, task.name, task.variant, task.spec_hash)
+    from glues_bench.board import selected_result
+
+    runs = store.runs(submission.name, task.name)
+    summary.best = selected_result(runs, store.get_submission(submission.name), task)
     return summary
 
 
@@ -440,7 +458,7 @@ class JobInput:
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """What a run produced: metrics and prediction files, or the one-line error that stopped it."""
+    """What a run produced: metrics and prediction files, or the traceback of the error that stopped it."""
 
     run_id: int
     metrics: dict = field(default_factory=dict)
@@ -452,6 +470,7 @@ class JobOutcome:
 
 
 def _claim_run(store, task, key, data, options, device, owner: str):
+    from glues_bench.board import SELECTION_RULE
     from glues_bench.provenance import describe_device, harness_git_sha, library_versions
 
     return store.claim_run(
@@ -493,18 +512,14 @@ def execute_job(work: JobInput) -> JobOutcome:
     try:
         result = (work.finetune_fn or _default_finetune())(
             task,
-            submission.resolve_checkpoint(),
+            submission.model_ref(),
             data.train.dataset,
             data.dev.dataset,
             job.hparams,
             job.seed,
             device=work.device,
             test=data.test.dataset,
-            trust_remote_code=submission.trust_remote_code,
             progress=work.options.progress,
-            revision=submission.revision,
-            tokenizer=submission.resolve_tokenizer(),
-            tokenizer_revision=submission.tokenizer_kwargs()["revision"],
             **extra,
         )
         metrics, payloads = {}, {}
@@ -515,9 +530,8 @@ def execute_job(work: JobInput) -> JobOutcome:
             scored = score_predictions(task, gold, predictions)
             metrics[split] = {**scored.metrics, "score": scored.score}
             payloads[split] = predictions_payload(predictions)
-    except Exception as exc:  # recorded on the run (status failed + message); the grid goes on
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        return JobOutcome(work.run_id, error=f"{exc.__class__.__name__}: {message}".rstrip(": "))
+    except Exception:  # recorded on the run (status failed + full traceback); the grid goes on
+        return JobOutcome(work.run_id, error=portable_traceback())
     details = {
         "n_train_steps": result.n_train_steps,
         "n_train_examples": result.n_train_examples,
@@ -538,6 +552,19 @@ def execute_job(work: JobInput) -> JobOutcome:
         },
         details=details,
     )
+
+
+def portable_traceback() -> str:
+    """The current exception's full traceback, with this machine's folders (working directory, Python's
+    prefixes, home) cut from file names: the text is stored and may be published on the site."""
+    import os
+    import sys
+
+    text = traceback.format_exc()
+    prefixes = {str(Path.cwd()), sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path.home())}
+    for prefix in sorted((p for p in prefixes if p and p != os.sep), key=len, reverse=True):
+        text = text.replace(prefix.rstrip(os.sep) + os.sep, "")
+    return text
 
 
 def _store_outcome(store, outcome: JobOutcome, run_dir: Path) -> str | None:

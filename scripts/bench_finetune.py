@@ -69,10 +69,11 @@ def time_trainer(task, checkpoint, train, hparams: HParams, args) -> tuple[float
     """HF Trainer on the same features, with the plain loop's settings (length-grouped, no eval/saving)."""
     import transformers
 
+    from glues_bench.model_ref import ModelRef
     from glues_bench.train.finetune import effective_max_length, load_config
 
     head = HEADS[task.task_type]
-    config = load_config(task, str(checkpoint), trust_remote_code=False)
+    config = load_config(task, ModelRef.of(checkpoint))
     tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint)
     max_length = effective_max_length(args.max_seq_length, tokenizer, config)
     features = head.encode(task, train, tokenizer, max_length, training=True).features

@@ -23,7 +23,12 @@ import json
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC
 from glues_bench.pretrain.distill import BETO_CASED, DistillConfig, distill, load_teacher
 from glues_bench.pretrain.instances import tokenize_documents
-from glues_bench.pretrain.manifest import CONLL2002_LICENCE, budget_notes, register_inhouse
+from glues_bench.pretrain.manifest import (
+    CONLL2002_LICENCE,
+    budget_notes,
+    refuse_to_overwrite,
+    register_inhouse,
+)
 from glues_bench.pretrain.runs import (
     REPO_ROOT,
     add_common_options,
@@ -69,6 +74,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if not args.no_register:
+        refuse_to_overwrite(args.submission_name, args.submissions_dir, force=args.force)
     configure_threads(args.threads)
     resume_from = resolve_resume(args.resume, args.out)
     documents, described = load_corpus(args.corpus or [DEFAULT_CORPUS_SPEC], args.data_dir)
@@ -114,7 +121,13 @@ def main() -> None:
         notes = budget_notes(summary, ", ".join(described), what)
         licence = args.licence or (CONLL2002_LICENCE if any("esp.train" in d for d in described) else None)
         path = register_inhouse(
-            result.model_dir, args.submission_name, "DistilBETO", notes, args.submissions_dir, licence
+            result.model_dir,
+            args.submission_name,
+            "DistilBETO",
+            notes,
+            args.submissions_dir,
+            licence,
+            force=args.force,
         )
         print(f"manifest: {path}")
 

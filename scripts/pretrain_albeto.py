@@ -23,7 +23,12 @@ import argparse
 from glues_bench.pretrain.albert import PRESETS, PretrainConfig, get_preset, pretrain
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC, document_texts
 from glues_bench.pretrain.instances import tokenize_documents
-from glues_bench.pretrain.manifest import CONLL2002_LICENCE, budget_notes, register_inhouse
+from glues_bench.pretrain.manifest import (
+    CONLL2002_LICENCE,
+    budget_notes,
+    refuse_to_overwrite,
+    register_inhouse,
+)
 from glues_bench.pretrain.runs import (
     REPO_ROOT,
     add_common_options,
@@ -68,6 +73,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    name = args.submission_name or f"albeto-{args.preset}-inhouse"
+    if not args.no_register:
+        refuse_to_overwrite(name, args.submissions_dir, force=args.force)
     configure_threads(args.threads)
     get_preset(args.preset)
     resume_from = resolve_resume(args.resume, args.out)
@@ -109,8 +117,9 @@ def main() -> None:
             summary, ", ".join(described), f"in-house {family} {args.preset}; {report.summary()}"
         )
         licence = args.licence or (CONLL2002_LICENCE if any("esp.train" in d for d in described) else None)
-        name = args.submission_name or f"albeto-{args.preset}-inhouse"
-        path = register_inhouse(result.model_dir, name, family, notes, args.submissions_dir, licence)
+        path = register_inhouse(
+            result.model_dir, name, family, notes, args.submissions_dir, licence, force=args.force
+        )
         print(f"manifest: {path}")
 
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
 ALBETO=(scripts/pretrain_albeto.py --preset tiny --seq-len 128 --max-steps 400 --batch-size 32 --accumulation 1 --lr 5e-3
         --warmup-steps 30 --threads 1 --decontaminate --checkpoint-every 50 --out work/albeto-tiny --no-progress
-        --submission-name albeto-tiny-inhouse)
+        --submission-name albeto-tiny-inhouse --force)  # --force: this recipe rewrites the committed manifests
 echo "== albeto start $(date -Is)"
 nice -n 10 $PY "${ALBETO[@]}" &
 PID=$!
@@ -26,7 +26,7 @@ nice -n 10 $PY scripts/pretrain_albeto.py --preset bert-mini --tokenizer work/al
 echo "== distill start $(date -Is)"
 nice -n 10 $PY scripts/distill_distilbeto.py --teacher work/bert-mini/model --seq-len 128 --max-steps 200 \
   --batch-size 16 --accumulation 1 --threads 1 --decontaminate --checkpoint-every 100 --out work/distilbeto-mini \
-  --no-progress --submission-name distilbeto-mini-inhouse
+  --no-progress --submission-name distilbeto-mini-inhouse --force
 echo "== done $(date -Is)"
 echo "== evaluate $(date -Is)"
 # No train split is available offline except CoNLL's: the others train on 80% of dev (see README).

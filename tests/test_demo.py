@@ -7,6 +7,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from glues_bench.cli import main
 
 
@@ -17,6 +19,7 @@ def _run(argv: list[str]) -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow  # fine-tunes on three tasks, twice: ~16 s on 2 cores (CI runs it: `-m slow`)
 def test_demo_builds_site_with_demo_model_next_to_reported_rows(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     printed = _run(["demo", "--out", str(out), "--no-progress"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html as html_lib
 import json
 import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -279,22 +282,37 @@ def _dump_dom(page: Path) -> str:
     return screenshot_site.run_chromium(page, ["--dump-dom"])
 
 
-def test_browser_shows_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFixture[str]):
-    from glues_bench.aggregate import fmt2, format_cell
+def _two(value: float | None) -> str:
+    """The test's own two-decimal text (not the code under test's `fmt2`)."""
+    return "—" if value is None else str(Decimal(value).quantize(Decimal("0.01")))
 
+
+def _expected_cell(result: dict | None) -> str:
+    """What a task cell must show, from the JSON document alone: QA as F1 / EM, ± sd with 2+ seeds."""
+    if result is None:
+        return "—"
+    if result["score"] is None:
+        return "pending"
+    metrics = result["metrics"]
+    is_qa = set(result["score_metrics"]) == {"f1", "exact_match"}
+    text = f"{_two(metrics['f1'])} / {_two(metrics['exact_match'])}" if is_qa else _two(result["score"])
+    return text if result["sd"] is None else f"{text} ± {_two(result['sd'])}"
+
+
+def test_browser_shows_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFixture[str]):
     rows = LeaderboardTable.parse(_dump_dom(site["out"] / "index.html"))
     document = _leaderboard_json(site["db"], capsys)
     assert [r["name"] for r in rows] == [r["name"] for r in document["rows"]]
     assert EVIL in [r["name"] for r in rows]  # the script tag is text in the DOM, not an element
     for shown, row in zip(rows, document["rows"], strict=True):
         assert shown["rank"] == ("" if row["rank"] is None else str(row["rank"]))
-        expected_average = fmt2(row["average"]) if row["complete"] else f"{row['n_tasks']}/8"
+        expected_average = _two(row["average"]) if row["complete"] else f"{row['n_tasks']}/8"
         assert shown["average"] == expected_average
-        assert shown["size_ratio"] == fmt2(row["size_ratio"])
-        assert shown["performance_ratio"] == fmt2(row["performance_ratio"])
+        assert shown["size_ratio"] == _two(row["size_ratio"])
+        assert shown["performance_ratio"] == _two(row["performance_ratio"])
         assert shown["params"] == (row["params_display"] or "—")
         for task in TASK_ORDER:
-            assert shown[task] == format_cell(row["tasks"][task]), (row["name"], task)
+            assert shown[task] == _expected_cell(row["tasks"][task]), (row["name"], task)
 
 
 def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict):
@@ -311,3 +329,57 @@ def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict)
     values = [float(v.split(" ")[0]) for v in ner[:-1]]
     assert values == sorted(values)
     assert rows[0]["name"] == OURS  # 71.00, the lowest NER score
+
+
+def test_index_cells_show_the_documents_numbers(site: dict, capsys: pytest.CaptureFixture[str]):
+    """The server-rendered table (no browser needed) against the test's own formatting of the JSON."""
+    rows = LeaderboardTable.parse((site["out"] / "index.html").read_text(encoding="utf-8"))
+    document = _leaderboard_json(site["db"], capsys)
+    assert [r["name"] for r in rows] == [r["name"] for r in document["rows"]]
+    for shown, row in zip(rows, document["rows"], strict=True):
+        assert shown["average"] == (_two(row["average"]) if row["complete"] else f"{row['n_tasks']}/8")
+        assert shown["size_ratio"] == _two(row["size_ratio"])
+        for task in TASK_ORDER:
+            assert shown[task] == _expected_cell(row["tasks"][task]), (row["name"], task)
+    # the fixture holds the kinds of cell that format differently: QA (F1 / EM), ± sd, missing
+    texts = {shown[task] for shown in rows for task in TASK_ORDER}
+    assert "—" in texts and any(" / " in t for t in texts) and any(" ± " in t for t in texts), texts
+
+
+# Where each page type is written: the test's own list, so a new page type fails here until it is added.
+PAGE_FILES = {"IndexPage": ["index.html"], "TaskPage": "tasks", "ModelPage": "models", "RunPage": "runs"}
+
+
+def _field_names(page_type: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(page_type)}
+
+
+def test_every_page_type_renders_its_html_and_json_twin_from_one_object(site: dict):
+    from glues_bench.site.pages import PAGE_TYPES, IndexPage
+
+    assert sorted(t.__name__ for t in PAGE_TYPES) == sorted(PAGE_FILES)
+    out: Path = site["out"]
+    for page_type in PAGE_TYPES:
+        where = PAGE_FILES[page_type.__name__]
+        htmls = [out / w for w in where] if isinstance(where, list) else sorted((out / where).glob("*.html"))
+        assert htmls, f"no {page_type.__name__} written"
+        for html_path in htmls:
+            html = html_path.read_text(encoding="utf-8")
+            twin = json.loads(html_path.with_suffix(".json").read_text(encoding="utf-8"))
+            assert f'href="{html_path.with_suffix(".json").name}"' in html  # the page links its twin
+            if page_type is IndexPage:  # the index's twin is the document it carries
+                assert set(twin) >= {"rows", "tasks", "reference", "last_updated", "harness_version"}
+                continue
+            assert set(twin) == _field_names(page_type), html_path
+            # the HTML shows the same object: its <title> is the twin's title, escaped
+            assert f"<title>{html_lib.escape(twin['title'], quote=False)} · glues-bench</title>" in html
+
+
+def test_committed_leaderboard_is_a_golden_file_for_the_json_contract(capsys: pytest.CaptureFixture[str]):
+    """`leaderboard --json` on the committed database reproduces the committed index.json byte for byte."""
+    repo = Path(__file__).resolve().parents[1]
+    db = repo / "leaderboard" / "glues_bench.db"
+    capsys.readouterr()
+    assert main(["leaderboard", "--json", "--db", f"sqlite:///{db}"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == (repo / "leaderboard" / "site" / "index.json").read_text(encoding="utf-8")

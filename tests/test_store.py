@@ -217,11 +217,11 @@ def test_upsert_submission_updates_in_place_and_refuses_an_origin_change(store: 
 def test_run_lifecycle_records_metrics_predictions_and_provenance(store: Store, tmp_path: Path):
     predictions = tmp_path / "test_predictions.json"
     predictions.write_text('{"0": ["O"]}', encoding="utf-8")
-    assert store.find_done_run(key()) is None
+    assert store.find_run(key()) is None
     run_id = store.start_run(
         key(), spec_version=1, library_versions={"torch": "2.13"}, device="cpu", started_at=T0
     )
-    assert store.find_done_run(key()) is None  # running is not done
+    assert store.find_run(key()).status == "running"
     store.finish_run(
         run_id,
         {"dev": {"f1": 81.5, "precision": 80.0}, "test": {"f1": 79.25}},
@@ -229,8 +229,8 @@ def test_run_lifecycle_records_metrics_predictions_and_provenance(store: Store, 
         durations={"train_s": 10.0},
         finished_at=T0 + timedelta(seconds=42),
     )
-    done = store.find_done_run(key())
-    assert done is not None and done.id == run_id
+    done = store.find_run(key())
+    assert done is not None and done.id == run_id and done.status == "done"
     assert done.metrics == {"dev": {"f1": 81.5, "precision": 80.0}, "test": {"f1": 79.25}}
     assert done.duration_s == 42.0
     assert done.started_at == T0
@@ -243,7 +243,7 @@ def test_run_lifecycle_records_metrics_predictions_and_provenance(store: Store, 
     with pytest.raises(StoreError, match=r"already done .*redo=True"):
         store.start_run(key(), spec_version=1)
     assert store.start_run(key(seed=2), spec_version=1) != run_id
-    assert store.find_done_run(key(hparams={"batch_size": 32, "learning_rate": 5e-5, "epochs": 1})) is None
+    assert store.find_run(key(hparams={"batch_size": 32, "learning_rate": 5e-5, "epochs": 1})) is None
 
 
 def test_a_failed_run_is_restarted_in_place(store: Store):
@@ -304,18 +304,25 @@ def test_predictions_given_with_their_sha256_are_checked(store: Store, tmp_path:
     assert store.get_run(run_id).predictions[0].sha256 == digest
 
 
-def test_best_config_is_the_dev_selection(store: Store):
+def test_runs_of_a_task_feed_the_leaderboards_selection(store: Store):
+    """The store only reads rows (`Store.runs`); the board's one rule selects from them."""
+    from glues_bench.board import hparams_key, selected_result
+
     small = {"batch_size": 16, "learning_rate": 5e-5, "epochs": 1}
     large = {"batch_size": 16, "learning_rate": 1e-5, "epochs": 1}
     for hparams, seed, dev, test in [(small, 1, 80.0, 70.0), (small, 2, 82.0, 72.0), (large, 1, 79.0, 95.0)]:
         run_id = store.start_run(key(seed=seed, hparams=hparams), spec_version=1)
         store.finish_run(run_id, {"dev": {"f1": dev}, "test": {"f1": test}})
-    best = store.best_config("tiny", "ner")
-    assert best["hparams"] == small and best["hparams_key"] == "bs16-lr5e-05-ep1"
-    assert (best["dev_mean"], best["test_mean"], best["n_seeds"]) == (81.0, 71.0, 2)
-    assert best["test_sd"] == pytest.approx(2**0.5)
-    assert store.best_config("tiny", "pos") is None
-    assert store.best_config("nobody", "ner") is None
+    store.start_run(key(seed=3, hparams=large), spec_version=1)  # still running: listed, never counted
+    runs = store.runs("tiny", "ner")
+    assert [(r.seed, r.status) for r in runs] == [(1, "done"), (2, "done"), (1, "done"), (3, "running")]
+    assert store.runs("tiny", "pos") == [] and store.runs("nobody", "ner") == []
+    best = selected_result(runs, store.get_submission("tiny"), get_task("ner").resolve())
+    assert (
+        best is not None and dict(best.hparams) == small and hparams_key(best.hparams) == "bs16-lr5e-05-ep1"
+    )
+    assert (best.dev_score, best.score, best.n_seeds) == (81.0, 71.0, 2)
+    assert best.sd == pytest.approx(2**0.5)  # sample sd of 70 and 72
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import yaml
 
 from glues_bench.cli import main
 from glues_bench.errors import SubmissionError
+from glues_bench.model_ref import ModelRef
 from glues_bench.submissions import (
     Submission,
     count_parameters,
@@ -138,7 +139,7 @@ def test_register_bert_counts_hash_and_manifest(checkpoints: dict, tmp_path: Pat
     # Inside the project the path is stored relative to the manifest, and resolves back to the directory.
     assert yaml.safe_load(manifest.read_text())["checkpoint"] == "../tiny-bert"
     assert sub.resolve_checkpoint() == str(bert_dir.resolve())
-    assert sub.load_kwargs() == {"revision": None, "trust_remote_code": False, "use_safetensors": True}
+    assert sub.model_ref() == ModelRef(str(bert_dir.resolve()))  # safetensors only, no remote code
     # Round trip: saving the loaded manifest writes the same text, and loading it again gives an equal object.
     text = manifest.read_text()
     save_manifest(sub, subs, overwrite=True)
@@ -198,7 +199,7 @@ def test_pickle_refused_unless_allowed_and_tied_weights_counted_once(
     assert (rc, err) == (0, "")
     sub = load_manifest(tmp_path / "s" / "p.yaml")
     assert (sub.params_total, sub.params_non_embedding) == _bert_mlm_counts(checkpoints["vocab"])
-    assert sub.load_kwargs()["use_safetensors"] is None
+    assert sub.model_ref().allow_pickle and sub.model_ref().model_kwargs()["use_safetensors"] is None
 
 
 def test_register_refuses_to_overwrite_without_force(checkpoints: dict, tmp_path: Path, capsys) -> None:
@@ -302,7 +303,7 @@ CASES = [
 def test_bad_manifest_is_one_line_error(
     case: str, checkpoints: dict, good_manifest: dict, tmp_path: Path, capsys
 ):
-    text, expected = _bad_cases(good_manifest, checkpoints["bert"][0], tmp_path)[case]
+    text, expected = _bad_cases({**good_manifest, "name": case}, checkpoints["bert"][0], tmp_path)[case]
     subs = tmp_path / "submissions"
     subs.mkdir()
     (subs / f"{case}.yaml").write_text(text)
@@ -310,9 +311,11 @@ def test_bad_manifest_is_one_line_error(
     rc = main(["submissions", "--submissions-dir", str(subs)])
     err = capsys.readouterr().err
     assert rc == 2
-    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
-    assert err.startswith(f"error: submission {subs / case}.yaml")
-    assert expected in err
+    problem, summary = err.splitlines()  # one line for the manifest, one for the count
+    assert "Traceback" not in err, err
+    assert problem.startswith(f"error: submission {subs / case}.yaml")
+    assert expected in problem
+    assert summary == f"error: 1 of 1 manifest(s) in {subs}/ failed the checks above"
     with pytest.raises(SubmissionError):
         load_manifest(subs / f"{case}.yaml")
 
@@ -320,7 +323,9 @@ def test_bad_manifest_is_one_line_error(
 def test_missing_checkpoint_is_listed_and_fails_only_verify(
     checkpoints: dict, good_manifest: dict, tmp_path: Path, capsys
 ) -> None:
-    text, expected = _bad_cases(good_manifest, checkpoints["bert"][0], tmp_path)["missing_dir"]
+    text, expected = _bad_cases({**good_manifest, "name": "missing_dir"}, checkpoints["bert"][0], tmp_path)[
+        "missing_dir"
+    ]
     subs = tmp_path / "submissions"
     subs.mkdir()
     (subs / "missing_dir.yaml").write_text(text)
@@ -335,9 +340,9 @@ def test_missing_checkpoint_is_listed_and_fails_only_verify(
 
 
 def test_duplicate_names_name_both_files(good_manifest: dict, tmp_path: Path) -> None:
-    for stem in ("a", "b"):
-        (tmp_path / f"{stem}.yaml").write_text(yaml.safe_dump(good_manifest))
-    with pytest.raises(SubmissionError, match=r"'good' is registered twice: .*a\.yaml and .*b\.yaml"):
+    for suffix in (".yaml", ".yml"):
+        (tmp_path / f"good{suffix}").write_text(yaml.safe_dump(good_manifest))
+    with pytest.raises(SubmissionError, match=r"'good' is registered twice: .*good\.yaml and .*good\.yml"):
         load_submissions(tmp_path)
 
 
@@ -365,9 +370,9 @@ def test_hub_manifest_resolves_to_id_and_revision(good_manifest: dict) -> None:
         }
     )
     assert sub.resolve_checkpoint() == "dccuchile/albert-base-spanish"
-    assert sub.load_kwargs() == {"revision": sha, "trust_remote_code": True, "use_safetensors": True}
-    assert sub.resolve_tokenizer() == "dccuchile/albert-base-spanish"
-    assert sub.tokenizer_kwargs() == {"revision": sha, "trust_remote_code": True}
+    assert sub.model_ref() == ModelRef("dccuchile/albert-base-spanish", revision=sha, trust_remote_code=True)
+    assert sub.model_ref().tokenizer_source() == "dccuchile/albert-base-spanish"
+    assert sub.model_ref().tokenizer_kwargs() == {"revision": sha, "trust_remote_code": True}
     fields = sub.store_fields()
     assert (fields["hub_id"], fields["hub_revision"], fields["checkpoint_path"]) == (
         "dccuchile/albert-base-spanish",
@@ -395,3 +400,137 @@ def test_embedding_rule_and_integer_buffers() -> None:
         "embeddings.position_ids": ("I64", (1, 512)),  # an old checkpoint's buffer, not a parameter
     }
     assert count_parameters(shapes) == (44, 4)
+
+
+# --- names, verification of every manifest, display names, scripts -------------------------------------
+
+
+def test_manifest_whose_name_is_not_its_file_name_is_refused(
+    good_manifest: dict, tmp_path: Path, capsys
+) -> None:
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(good_manifest))  # name: good
+    with pytest.raises(SubmissionError) as info:
+        load_manifest(tmp_path / "other.yaml")
+    assert str(info.value) == (
+        f"submission {tmp_path / 'other.yaml'}: its name 'good' differs from its file name: "
+        "rename the file to good.yaml or set `name: other`"
+    )
+    capsys.readouterr()
+    assert main(["submissions", "--submissions-dir", str(tmp_path)]) == 2
+    assert "differs from its file name" in capsys.readouterr().err.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a" * 201, "201 characters, at most 200 allowed"),
+        ("x" + "é" * 3, "use letters, digits, '.', '_' or '-'"),
+        ("-leading-dash", "(first a letter or digit)"),
+    ],
+)
+def test_manifest_names_are_checked_for_length_and_charset(
+    good_manifest: dict, tmp_path: Path, name: str, expected: str
+) -> None:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**good_manifest, "name": name}, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SubmissionError) as info:
+        load_manifest(path)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_longest_allowed_name_fits_and_register_refuses_longer_in_one_line(
+    checkpoints: dict, good_manifest: dict, tmp_path: Path, capsys
+) -> None:
+    longest = "n" * 200  # the store's varchar(200)
+    (tmp_path / f"{longest}.yaml").write_text(yaml.safe_dump({**good_manifest, "name": longest}))
+    assert load_manifest(tmp_path / f"{longest}.yaml").name == longest
+    subs = tmp_path / "subs"
+    rc, out, err = _register(
+        [str(checkpoints["bert"][0]), "--name", "n" * 250, "--submissions-dir", str(subs)], capsys
+    )
+    assert rc == 2 and out == ""
+    assert err == f"error: name {'n' * 24!r}…: 250 characters, at most 200 allowed\n"
+    assert not subs.exists()  # nothing written
+
+
+def test_verify_reports_every_failing_manifest_and_lists_the_good_ones(
+    checkpoints: dict, good_manifest: dict, tmp_path: Path, capsys
+) -> None:
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    copy = tmp_path / "changed"
+    shutil.copytree(checkpoints["bert"][0], copy)
+    for name, checkpoint in (
+        ("a-gone", str(tmp_path / "nowhere-a")),
+        ("b-good", good_manifest["checkpoint"]),
+        ("c-gone", str(tmp_path / "nowhere-c")),
+        ("d-changed", str(copy)),
+    ):
+        (subs / f"{name}.yaml").write_text(
+            yaml.safe_dump({**good_manifest, "name": name, "checkpoint": checkpoint})
+        )
+    with open(copy / "model.safetensors", "ab") as handle:
+        handle.write(b"\0")
+    capsys.readouterr()
+    assert main(["submissions", "--submissions-dir", str(subs)]) == 0  # listing: missing is not a failure
+    assert capsys.readouterr().out.count("(checkpoint not on this machine)") == 2
+    assert main(["submissions", "--submissions-dir", str(subs), "--verify"]) == 2
+    captured = capsys.readouterr()
+    errors = captured.err.splitlines()
+    assert len(errors) == 4, errors
+    assert errors[0].startswith(f"error: submission {subs / 'a-gone.yaml'}: checkpoint directory not found")
+    assert errors[1].startswith(f"error: submission {subs / 'c-gone.yaml'}: checkpoint directory not found")
+    assert (
+        errors[2].startswith("error: submission d-changed: weights in")
+        and "changed since registration" in errors[2]
+    )
+    assert errors[3] == f"error: 3 of 4 manifest(s) in {subs}/ failed the checks above"
+    assert [line.split()[0] for line in captured.out.splitlines()] == ["b-good"]
+
+
+def test_display_name_is_written_and_reaches_the_store_row(checkpoints: dict, tmp_path: Path, capsys) -> None:
+    from glues_bench.store import open_store
+
+    subs = tmp_path / "submissions"
+    argv = [str(checkpoints["bert"][0]), "--name", "tiny", "--display-name", "Tiny BERT (test)"]
+    rc, out, _ = _register([*argv, "--submissions-dir", str(subs)], capsys)
+    assert rc == 0 and "display name Tiny BERT (test)" in out
+    sub = load_manifest(subs / "tiny.yaml")
+    assert yaml.safe_load((subs / "tiny.yaml").read_text())["display_name"] == "Tiny BERT (test)"
+    store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    store.upsert_submission(**sub.store_fields())
+    assert store.get_submission("tiny").display_name == "Tiny BERT (test)"
+    assert [s.display_name for s in store.snapshot().submissions] == ["Tiny BERT (test)"]
+
+
+@pytest.mark.parametrize(
+    ("script", "argv"),
+    [
+        ("pretrain_albeto.py", ["--preset", "tiny"]),
+        ("distill_distilbeto.py", ["--teacher", "no/such-teacher-dir"]),
+    ],
+)
+def test_training_scripts_refuse_to_replace_a_manifest_without_force(
+    tmp_path: Path, script: str, argv: list[str]
+) -> None:
+    import subprocess
+    import sys
+
+    subs = tmp_path / "submissions"
+    subs.mkdir()
+    manifest = subs / "mine.yaml"
+    manifest.write_text("# a committed manifest\n")
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    command = [sys.executable, str(Path(__file__).parents[1] / "scripts" / script), *argv]
+    command += ["--out", str(tmp_path / "out"), "--data-dir", str(empty), "--submissions-dir", str(subs)]
+    command += ["--submission-name", "mine", "--threads", "1"]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        f"error: {manifest} already exists: pass --force to replace it\n",
+    )
+    assert manifest.read_text() == "# a committed manifest\n" and not (tmp_path / "out").exists()
+    # With --force it goes on to the work (and fails later, here on the missing corpus or teacher).
+    forced = subprocess.run([*command, "--force"], capture_output=True, text=True, timeout=120)
+    assert forced.returncode == 2 and "already exists" not in forced.stderr

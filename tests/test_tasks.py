@@ -44,7 +44,17 @@ def test_every_spec_is_complete(name: str) -> None:
     for variant in spec.variants:
         resolved = spec.resolve(variant.name)
         assert set(resolved.splits) == {"train", "dev", "test"}
-        assert len(resolved.spec_hash) == 64
+
+
+def test_spec_hash_names_one_spec_and_variant_and_moves_with_any_change() -> None:
+    hashes = {
+        (n, v.name): get_task(n).resolve(v.name).spec_hash for n in TASK_ORDER for v in get_task(n).variants
+    }
+    assert len(set(hashes.values())) == len(hashes)  # no two (task, variant) share a hash
+    ner = get_task("ner")
+    assert ner.resolve().spec_hash == get_task("ner").model_copy(deep=True).resolve().spec_hash  # stable
+    shorter = ner.model_copy(update={"max_seq_length": 256})
+    assert shorter.resolve().spec_hash != ner.resolve().spec_hash  # a field that moves numbers moves it
 
 
 def test_qa_tasks_score_mean_of_f1_and_em_and_default_to_spanish_scoring() -> None:

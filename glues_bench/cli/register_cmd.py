@@ -73,6 +73,8 @@ def register(
     )
     typer.echo(f"registered {submission.name}: {path}")
     typer.echo(f"  checkpoint   {where} ({submission.architecture})")
+    if submission.display_name:
+        typer.echo(f"  display name {submission.display_name}")
     typer.echo(
         f"  parameters   {submission.params_total:,} total, {submission.params_non_embedding:,} non-embedding"
     )
@@ -90,32 +92,57 @@ def submissions(
         DEFAULT_SUBMISSIONS_DIR
     ),
     verify: bool = typer.Option(
-        False, "--verify", help="Re-hash local weights and compare with the manifests."
+        False,
+        "--verify",
+        help="Also check every checkpoint's files: re-hash the weights (a hub id's cached snapshot too) and "
+        "compare with the manifest, refuse pickles a manifest does not allow, and count a local checkpoint "
+        "that is not on this machine as a failure.",
     ),
 ) -> None:
     """Validate every manifest in the submissions folder and list the registered models.
 
-    A local checkpoint that is not on this machine is listed as missing (an error with --verify)."""
-    from glues_bench.submissions import CheckpointNotFound, load_manifest, load_submissions, verify_weights
+    Every manifest is checked and every problem is reported, one line each on stderr, before the command exits
+    with code 2 if any failed. Without --verify, a local checkpoint that is not on this machine is listed as
+    missing and is not a failure."""
+    from glues_bench.errors import SubmissionError
+    from glues_bench.submissions import CheckpointNotFound, load_manifest, verify_weights
 
-    # Validates every manifest and catches duplicate names; files are checked per model below.
-    registered = load_submissions(submissions_dir, check_files=False)
-    if not registered:
+    paths = sorted(
+        p
+        for p in Path(submissions_dir).glob("*.y*ml")
+        if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")
+    )
+    if not paths:
         typer.echo(f"no submissions in {submissions_dir}/: register one with `glues-bench register`")
         return
-    for path in sorted(p for p in Path(submissions_dir).glob("*.y*ml") if not p.name.startswith(".")):
+    problems: list[str] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
         missing = ""
         try:
-            sub = load_manifest(path)
-        except CheckpointNotFound:
+            try:
+                sub = load_manifest(path)
+            except CheckpointNotFound:
+                if verify:
+                    raise
+                sub, missing = load_manifest(path, check_files=False), "  (checkpoint not on this machine)"
+            if sub.name in seen:
+                raise SubmissionError(
+                    f"submission name {sub.name!r} is registered twice: {seen[sub.name]} and {path}"
+                )
+            seen[sub.name] = path
             if verify:
-                raise
-            sub, missing = load_manifest(path, check_files=False), "  (checkpoint not on this machine)"
+                verify_weights(sub)
+        except SubmissionError as exc:
+            problems.append(str(exc))
+            typer.echo(f"error: {exc}", err=True)
+            continue
         where = f"{sub.checkpoint}@{sub.revision[:12]}" if sub.revision else sub.checkpoint
-        where += missing
-        if verify:
-            verify_weights(sub)
         typer.echo(
             f"{sub.name:24} {sub.family:12} {sub.origin:9} {sub.architecture:12} "
-            f"{sub.params_total:>13,} params  {where}"
+            f"{sub.params_total:>13,} params  {where}{missing}"
+        )
+    if problems:
+        raise SubmissionError(
+            f"{len(problems)} of {len(paths)} manifest(s) in {submissions_dir}/ failed the checks above"
         )

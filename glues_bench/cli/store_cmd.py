@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from glues_bench.cli.app import app
+
+if TYPE_CHECKING:
+    from glues_bench.board import Leaderboard
 
 DB_HELP = "SQLAlchemy URL or SQLite path; default $GLUES_BENCH_DB, else sqlite:///leaderboard/glues_bench.db."
 DEFAULT_SITE_DIR = Path("leaderboard") / "site"
@@ -42,46 +45,47 @@ def leaderboard(
     reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
 ) -> None:
     """Show the main table: rank, params, size and performance ratios, average and the 8 task scores."""
-    from glues_bench.aggregate import leaderboard_from_snapshot, leaderboard_json
+    from glues_bench.board import leaderboard_from_snapshot, leaderboard_json
     from glues_bench.store import open_store
 
     with open_store(db) as store:
         snapshot = store.snapshot()
     board = leaderboard_from_snapshot(snapshot, reference)
-    document = leaderboard_json(board, snapshot.last_updated)
     if as_json:
+        document = leaderboard_json(board, snapshot.last_updated)
         print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
         return
-    _print_table(document)
+    _print_table(board)
 
 
-def _print_table(document: dict) -> None:
+def _print_table(board: Leaderboard) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from glues_bench.aggregate import fmt2, format_cell
+    from glues_bench.board import fmt2, format_cell
+    from glues_bench.tasks import all_tasks
 
-    table = Table(title=f"GLUES leaderboard (reference: {document['reference']['name']})")
+    table = Table(title=f"GLUES leaderboard (reference: {board.reference})")
     for column in ("#", "model", "origin", "params", "size×", "perf×", "avg"):
         table.add_column(column, justify="right" if column not in ("model", "origin") else "left")
-    for task in document["tasks"]:
-        table.add_column(task["column"], justify="right")
-    total = len(document["tasks"])
-    for row in document["rows"]:
+    specs = all_tasks()
+    for task in board.task_names:
+        table.add_column(specs[task].paper_column, justify="right")
+    total = len(board.task_names)
+    for row in board.rows:
         cells = [
-            str(row["rank"]) if row["rank"] is not None else "",
-            row["name"],
-            row["origin"],
-            row["params_display"] or "—",
-            fmt2(row["size_ratio"]),
-            fmt2(row["performance_ratio"]),
-            fmt2(row["average"]) if row["complete"] else f"{row['n_tasks']}/{total}",
+            str(row.rank) if row.rank is not None else "",
+            row.name,
+            row.origin,
+            row.params_display or "—",
+            fmt2(row.size_ratio),
+            fmt2(row.performance_ratio),
+            fmt2(row.average) if row.complete else f"{row.n_tasks}/{total}",
         ]
-        for task in document["tasks"]:
-            cells.append(format_cell(row["tasks"][task["name"]]))
+        cells += [format_cell(row.tasks.get(task)) for task in board.task_names]
         # Text(), not str: a model name like "[red]x" must print as itself, not as rich markup.
-        table.add_row(*(Text(c) for c in cells), style=None if row["complete"] else "dim")
+        table.add_row(*(Text(c) for c in cells), style=None if row.complete else "dim")
     console = Console()
     if not console.is_terminal:  # piped or captured: print full rows instead of squeezing to 80 columns
         console = Console(width=240)

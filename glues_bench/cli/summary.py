@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-def print_run_summary(summaries: list) -> None:
+if TYPE_CHECKING:
+    from glues_bench.runner import TaskSummary
+
+
+def print_run_summary(summaries: Sequence[TaskSummary]) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from glues_bench.board import fmt2, hparams_key
 
     table = Table(title="glues-bench run")
     for column in ("model", "task", "runs", "ran", "skipped", "failed", "best config (dev)", "dev", "test"):
         table.add_column(column)
     notes = []
     for s in summaries:
-        best = s.best or {}
-        test = best.get("test_mean")
-        test_text = "-" if test is None else f"{test:.2f}"
-        if best.get("test_sd") is not None:
-            test_text += f" ± {best['test_sd']:.2f}"
+        best = s.best
+        test_text = "-" if best is None or best.score is None else fmt2(best.score)
+        if best is not None and best.sd is not None:
+            test_text += f" ± {fmt2(best.sd)}"
         table.add_row(
             s.submission,
             f"{s.task}[{s.variant}]",
@@ -24,8 +31,8 @@ def print_run_summary(summaries: list) -> None:
             str(s.ran),
             str(s.skipped),
             str(s.failed),
-            best.get("hparams_key", "-"),
-            "-" if best.get("dev_mean") is None else f"{best['dev_mean']:.2f}",
+            "-" if best is None else hparams_key(best.hparams) or best.config_key or "-",
+            "-" if best is None or best.dev_score is None else fmt2(best.dev_score),
             test_text,
         )
         if s.note:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import datasets
@@ -17,7 +18,7 @@ from datasets import ClassLabel, Dataset, List
 
 from glues_bench.data.formats import Columns
 from glues_bench.errors import DataError
-from glues_bench.tasks.spec import HubSource, ResolvedTask
+from glues_bench.tasks.spec import HubSource, ResolvedTask, TaskType
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,7 @@ def fetch(hub: HubSource) -> Dataset:
 
 def to_columns(dataset: Dataset, task: ResolvedTask, origin: str) -> Columns:
     """The hub rows as columns of our schema (without positional ids); `origin` names it in errors."""
-    converters = {
-        "token_classification": _token_columns,
-        "sequence_classification": _sequence_columns,
-        "extractive_qa": _qa_columns,
-    }
-    columns = converters[task.task_type](dataset, task, origin)
+    columns = HUB_CONVERTERS[task.task_type](dataset, task, origin)
     if not next(iter(columns.values())):
         raise DataError(f"{origin}: no examples")
     return columns
@@ -154,3 +150,11 @@ def _qa_columns(dataset: Dataset, task: ResolvedTask, origin: str) -> Columns:
         "question": data["question"],
         "answers": answers,
     }
+
+
+# How hub rows of each task type become our schema's columns (defined last: it names the functions above).
+HUB_CONVERTERS: dict[TaskType, Callable[[Dataset, ResolvedTask, str], Columns]] = {
+    "token_classification": _token_columns,
+    "sequence_classification": _sequence_columns,
+    "extractive_qa": _qa_columns,
+}

@@ -18,12 +18,8 @@ from datasets import Dataset
 from glues_bench.data import hub
 from glues_bench.data.formats import FORMAT_TASK_TYPE, READERS, Columns
 from glues_bench.data.schema import FEATURES
-from glues_bench.errors import DataError, GluesError, SpecError, UnknownName
+from glues_bench.errors import DataError, DataUnavailable, GluesError, SpecError, UnknownName
 from glues_bench.tasks.spec import SPLITS, LocalSource, ResolvedTask
-
-
-class DataUnavailable(DataError):
-    """No source of a split could be found or reached (no local file, no hub copy or no network)."""
 
 
 @dataclass(frozen=True)

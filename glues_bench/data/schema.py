@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from datasets import Features, Sequence, Value
 
-FEATURES: dict[str, Features] = {
+from glues_bench.tasks.spec import TaskType
+
+FEATURES: dict[TaskType, Features] = {
     "token_classification": Features(
         {"id": Value("string"), "tokens": Sequence(Value("string")), "tags": Sequence(Value("string"))}
     ),

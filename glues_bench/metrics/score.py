@@ -22,7 +22,7 @@ from glues_bench.errors import DataError, PredictionError, SpecError
 from glues_bench.metrics.classification import accuracy
 from glues_bench.metrics.qa import qa_scores
 from glues_bench.metrics.tagging import albeto_subtoken_scores, entity_scores, tag_scores, token_accuracy
-from glues_bench.tasks.spec import ResolvedTask
+from glues_bench.tasks.spec import ResolvedTask, TaskType
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -232,7 +232,7 @@ def _score_subtokens(
     return albeto_subtoken_scores(gold_tags, predicted, subtoken_counts)
 
 
-_SCORERS: dict[str, Callable[[ResolvedTask, Dataset, list[str], list[object]], dict[str, float]]] = {
+_SCORERS: dict[TaskType, Callable[[ResolvedTask, Dataset, list[str], list[object]], dict[str, float]]] = {
     "extractive_qa": _score_qa,
     "sequence_classification": _score_classification,
     "token_classification": _score_tokens,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from glues_bench.pretrain.errors import ContaminationError
+from glues_bench.tasks.spec import TaskType
 
 log = logging.getLogger(__name__)
 
@@ -222,14 +223,20 @@ def glues_eval_documents(
     return documents, unavailable
 
 
-def example_documents(set_name: str, task_type: str, rows: Iterable[dict[str, Any]]) -> list[EvalDocument]:
+# The columns of each task type that hold free text (token classification's words are checked as a sentence).
+FREE_TEXT_COLUMNS: dict[TaskType, tuple[str, ...]] = {
+    "token_classification": (),
+    "sequence_classification": ("text", "text_pair"),
+    "extractive_qa": ("context", "question"),
+}
+
+
+def example_documents(
+    set_name: str, task_type: TaskType, rows: Iterable[dict[str, Any]]
+) -> list[EvalDocument]:
     """The free text of a split in the shared schema; repeated texts (a premise with 3 hypotheses, a
     context with 5 questions) are checked once."""
-    fields = {
-        "token_classification": (),
-        "sequence_classification": ("text", "text_pair"),
-        "extractive_qa": ("context", "question"),
-    }[task_type]
+    fields = FREE_TEXT_COLUMNS[task_type]
     seen: set[str] = set()
     documents: list[EvalDocument] = []
     for row in rows:

@@ -34,12 +34,22 @@ def register_inhouse(
     notes: str,
     submissions_dir: Path,
     licence: str | None = None,
+    *,
+    force: bool = False,
 ) -> Path:
-    """Write (or replace) the manifest of a checkpoint this project trained; return its path."""
+    """Write the manifest of a checkpoint this project trained (replace one only with `force`); its path."""
     from glues_bench.submissions import RegisterRequest, register_checkpoint
 
     request = RegisterRequest(
         source=str(model_dir), name=name, family=family, origin="in-house", licence=licence, notes=notes
     )
-    _, path = register_checkpoint(request, submissions_dir, force=True)
+    _, path = register_checkpoint(request, submissions_dir, force=force)
     return path
+
+
+def refuse_to_overwrite(name: str, submissions_dir: Path, *, force: bool) -> None:
+    """Before training: refuse (one line, exit 2) when `<name>.yaml` exists and `--force` was not given, so
+    that a script never replaces a committed manifest by accident, nor after hours of training."""
+    from glues_bench.submissions import refuse_existing_manifest
+
+    refuse_existing_manifest(name, submissions_dir, force=force)

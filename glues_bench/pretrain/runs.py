@@ -128,4 +128,9 @@ def add_common_options(p: argparse.ArgumentParser, submissions_dir: Path) -> Non
         "--licence", help="licence of the trained weights (default: CoNLL-2002's terms for that corpus)"
     )
     p.add_argument("--no-register", action="store_true", help="do not write a submission manifest")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing manifest of the same name (checked before training starts)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")

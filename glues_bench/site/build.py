@@ -1,4 +1,4 @@
-"""`build_site(snapshot, out_dir)`: contexts → Jinja2 (autoescaped) → HTML, plus JSON twins and the plot.
+"""`build_site(snapshot, out_dir)`: typed pages → Jinja2 (autoescaped) → HTML, plus JSON twins and the plot.
 
 The output is a pure function of the snapshot (and the out dir, which prediction links are relative
 to): no clock, sorted keys, a deterministic SVG. Rebuilding replaces the files of the previous build.
@@ -14,10 +14,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from glues_bench import __version__
-from glues_bench.aggregate import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
-from glues_bench.errors import GluesError
+from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
+from glues_bench.errors import SiteError
 from glues_bench.site import pages
-from glues_bench.site.plots import PlotPoint, score_vs_params_svg
+from glues_bench.site.plots import score_vs_params_svg
 from glues_bench.store.records import Snapshot
 from glues_bench.tasks import all_tasks
 
@@ -25,10 +25,6 @@ MARKER = ".glues-bench-site"
 """Lists the files the last build wrote; only a folder holding it (or an empty one) is rebuilt."""
 PLOT_FILE = "score_vs_params.svg"
 STATIC_FILES = ("style.css",)
-
-
-class SiteError(GluesError):
-    """The site cannot be written where asked."""
 
 
 def environment() -> Environment:
@@ -55,30 +51,28 @@ def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_
     env = environment()
     harness = {"version": __version__, "reference": board.reference}
 
-    def page(path: str, template: str, context: dict[str, Any]) -> None:
+    def page(path: str, template: str, content: Any, twin: Any = None) -> None:
+        """The page's HTML and its JSON twin, both from `content` (the twin may be a part of it)."""
         root = "../" * path.count("/")
-        twin = path.removesuffix(".html") + ".json"
+        twin_path = path.removesuffix(".html") + ".json"
         files[path] = env.get_template(template).render(
-            **context, root=root, json_twin=twin.rsplit("/", 1)[-1], harness=harness
+            **pages.page_fields(content), root=root, json_twin=twin_path.rsplit("/", 1)[-1], harness=harness
         )
-        files[twin] = _json(context)
+        files[twin_path] = _json(pages.page_json(content) if twin is None else twin)
 
-    index = pages.index_context(board, snapshot)
-    points = pages.plot_points(board)
-    if points:
-        files[PLOT_FILE] = score_vs_params_svg([PlotPoint(**p) for p in points], board.reference_average)
-    page(
-        "index.html", "index.html.j2", {**index, "plot": PLOT_FILE if points else None, "plot_points": points}
-    )
-    files["index.json"] = _json(index["document"])  # byte-identical to `glues-bench leaderboard --json`
+    index = pages.index_page(board, snapshot, PLOT_FILE)
+    if index.plot is not None:
+        files[PLOT_FILE] = score_vs_params_svg(index.plot_points, board.reference_average)
+    # index.json is the leaderboard document itself: byte-identical to `glues-bench leaderboard --json`
+    page("index.html", "index.html.j2", index, twin=index.document)
     for task in all_tasks():
-        page(f"tasks/{task}.html", "task.html.j2", pages.task_context(task, board, snapshot))
+        page(f"tasks/{task}.html", "task.html.j2", pages.task_page(task, board, snapshot))
     for submission in snapshot.submissions:
         slug = pages.model_slug(submission.name)
-        page(f"models/{slug}.html", "model.html.j2", pages.model_context(submission, board, snapshot))
+        page(f"models/{slug}.html", "model.html.j2", pages.model_page(submission, board, snapshot))
     runs_dir = (out_dir / "runs").resolve()
     for run in snapshot.runs:
-        page(f"runs/{run.id}.html", "run.html.j2", pages.run_context(run, runs_dir))
+        page(f"runs/{run.id}.html", "run.html.j2", pages.run_page(run, runs_dir))
     static = resources.files("glues_bench.site") / "static"
     for name in STATIC_FILES:
         files[f"static/{name}"] = (static / name).read_text(encoding="utf-8")

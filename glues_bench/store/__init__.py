@@ -4,12 +4,12 @@
     store.upsert_submission("ALBETO tiny (ours)", origin="in-house", checkpoint_sha256=...)
     key = RunKey(submission=..., checkpoint_sha256=..., task="ner", variant="default", spec_hash=...,
                  data_fingerprint={"train": ..., "dev": ..., "test": ...}, hparams={...}, seed=1)
-    if store.find_done_run(key) is None:
+    if store.find_run(key) is None:
         run_id = store.start_run(key, spec_version=1, library_versions=..., device="cpu")
         try:
             ...                          # fine-tune, predict, score
         except Exception as exc:
-            store.fail_run(run_id, repr(exc)); raise
+            store.fail_run(run_id, traceback.format_exc()); raise
         store.finish_run(run_id, {"dev": {"f1": 80.1}, "test": {"f1": 79.5}}, {"test": "preds/test.json"})
 
 Any SQLAlchemy URL works (`sqlite:///file.db`, `postgresql://user@host/db`); the schema is migrated with

@@ -77,6 +77,7 @@ class Submission(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str | None] = mapped_column(Text)  # the manifest's: shown instead of `name`
     family: Mapped[str | None] = mapped_column(String(100))
     origin: Mapped[str] = mapped_column(String(20))
     checkpoint_path: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,5 @@
-"""Plain, frozen copies of database rows: what the store returns and what aggregation and the site read.
+"""Plain, frozen copies of database rows: what the store returns and what the board
+(`glues_bench.board`) and the site read.
 
 Nothing here touches the database, so leaderboards and pages are pure functions of a `Snapshot`.
 """
@@ -30,6 +31,8 @@ class SubmissionRecord:
     notes: str | None
     created_at: datetime
     updated_at: datetime
+    display_name: str | None = None
+    """What the site shows instead of `name` (the manifest's `display_name`); None: the name."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import socket
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -48,7 +48,6 @@ DEFAULT_LEASE_SECONDS = 60.0
 """How long a claim on a running run holds without a heartbeat. The owner renews it every third of this,
 so a process that died is reclaimed within one lease; machines sharing a database need synchronised clocks
 (NTP) to well within it."""
-DEFAULT_SELECTION_RULE = "best mean dev score over seeds; test reported as mean ± sample sd over seeds"
 
 
 def canonical_hash(value: Any) -> str:
@@ -184,6 +183,7 @@ class Store:
         name: str,
         *,
         origin: str,
+        display_name: str | None = None,
         family: str | None = None,
         checkpoint_path: str | None = None,
         hub_id: str | None = None,
@@ -203,7 +203,8 @@ class Store:
         """
         with self._transaction(self._writer) as session:
             return self._upsert_submission(session, name, origin=origin, now=now, fields={
-                "family": family, "checkpoint_path": checkpoint_path, "hub_id": hub_id,
+                "display_name": display_name, "family": family, "checkpoint_path": checkpoint_path,
+                "hub_id": hub_id,
                 "hub_revision": hub_revision, "checkpoint_sha256": checkpoint_sha256,
                 "params_total": params_total, "params_non_embedding": params_non_embedding,
                 "params_as_printed": params_as_printed,
@@ -264,7 +265,7 @@ class Store:
         harness_version: str | None = None,
         harness_git_sha: str | None = None,
         device: str | None = None,
-        selection_rule: str | None = DEFAULT_SELECTION_RULE,
+        selection_rule: str | None = None,
         details: Mapping[str, Any] | None = None,
         started_at: datetime | None = None,
         redo: bool = False,
@@ -300,7 +301,7 @@ class Store:
         harness_version: str | None = None,
         harness_git_sha: str | None = None,
         device: str | None = None,
-        selection_rule: str | None = DEFAULT_SELECTION_RULE,
+        selection_rule: str | None = None,
         details: Mapping[str, Any] | None = None,
         started_at: datetime | None = None,
         redo: bool = False,
@@ -493,11 +494,6 @@ class Store:
             row.finished_at = finished_at
             row.duration_s = (finished_at - row.started_at).total_seconds()
 
-    def find_done_run(self, key: RunKey) -> RunRecord | None:
-        """The finished run with this key, if any: a runner skips work that is already done."""
-        record = self.find_run(key)
-        return record if record is not None and record.status == "done" else None
-
     def find_run(self, key: RunKey) -> RunRecord | None:
         with self.session() as session:
             submission = session.scalars(
@@ -515,45 +511,19 @@ class Store:
                 raise StoreError(f"no run with id {run_id}")
             return _run_record(row)
 
-    def best_config(
-        self, submission: str, task: str, variant: str | None = None, spec_hash: str | None = None
-    ) -> dict[str, Any] | None:
-        """The dev-selected config of one model on one task, as the leaderboard selects it (None if no
-        run has a dev score yet). Keys: hparams, hparams_key, config_key, dev_mean, test_mean, test_sd,
-        n_seeds, run_ids. `variant`/`spec_hash` default to the task's default variant and current spec."""
-        from glues_bench.aggregate import run_scores, select_task_result
-        from glues_bench.tasks import get_task
-
-        spec = get_task(task)
-        resolved = spec.resolve(variant)
+    def runs(self, submission: str, task: str) -> list[RunRecord]:
+        """Every run of one submission on one task (any status, variant or spec), sorted by id."""
         with self.session() as session:
-            owner = session.scalars(select(Submission).where(Submission.name == submission)).one_or_none()
-            if owner is None:
-                return None
-            query = select(Run).where(
-                Run.submission_id == owner.id,
-                Run.task == spec.name,
-                Run.variant == resolved.variant,
-                Run.spec_hash == (spec_hash or resolved.spec_hash),
-                Run.status == "done",
+            rows = session.scalars(
+                select(Run)
+                .join(Run.submission)
+                .where(Submission.name == submission, Run.task == task)
+                .options(
+                    selectinload(Run.metrics), selectinload(Run.predictions), selectinload(Run.submission)
+                )
+                .order_by(Run.id)
             )
-            if owner.checkpoint_sha256 is not None:
-                query = query.where(Run.checkpoint_sha256 == owner.checkpoint_sha256)
-            rows = session.scalars(query.options(selectinload(Run.metrics), selectinload(Run.predictions)))
-            records = [_run_record(r) for r in rows]
-        result = select_task_result(spec.name, spec.score_metrics, [run_scores(r) for r in records])
-        if result is None:
-            return None
-        return {
-            "hparams": dict(result.hparams or {}),
-            "hparams_key": _hparams_key(result.hparams or {}) or result.config_key,
-            "config_key": result.config_key,
-            "dev_mean": result.dev_score,
-            "test_mean": result.score,
-            "test_sd": result.sd,
-            "n_seeds": result.n_seeds,
-            "run_ids": list(result.run_ids),
-        }
+            return [_run_record(r) for r in rows]
 
     # -- reported results --------------------------------------------------------------------------
 
@@ -577,6 +547,7 @@ class Store:
         self, session: Session, parsed: ReportedFile, model: ReportedModel, now: datetime
     ) -> dict[str, int]:
         fields = {
+            "display_name": None,
             "family": model.family,
             "checkpoint_path": None,
             "hub_id": None,
@@ -673,18 +644,6 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _hparams_key(hparams: Mapping[str, Any]) -> str | None:
-    """`bs32-lr2e-05-ep3` when the dict is a task-spec HParams, else None."""
-    from pydantic import ValidationError
-
-    from glues_bench.tasks import HParams
-
-    try:
-        return HParams.model_validate(dict(hparams)).key()
-    except ValidationError:
-        return None
 
 
 def lease_is_live(run: RunRecord, now: datetime | None = None) -> bool:
@@ -792,33 +751,29 @@ def _running(session: Session, run_id: int, owner: str | None = None) -> Run:
     return row
 
 
+def _columns(row: Any, record_type: type, **derived: Any) -> Any:
+    """A record from a row: every table column the record has a field of, copied by name, plus `derived`
+    (fields that are not plain columns). A column added to both needs no edit here."""
+    names = {f.name for f in fields(record_type)}
+    copied = {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key in names}
+    return record_type(**copied, **derived)
+
+
 def _submission_record(row: Submission) -> SubmissionRecord:
-    return SubmissionRecord(
-        id=row.id, name=row.name, family=row.family, origin=row.origin, checkpoint_path=row.checkpoint_path,
-        hub_id=row.hub_id, hub_revision=row.hub_revision, checkpoint_sha256=row.checkpoint_sha256,
-        params_total=row.params_total, params_non_embedding=row.params_non_embedding,
-        params_as_printed=row.params_as_printed, manifest=row.manifest, licence=row.licence, notes=row.notes,
-        created_at=row.created_at, updated_at=row.updated_at,
-    )  # fmt: skip
+    return _columns(row, SubmissionRecord)
 
 
 def _run_record(row: Run) -> RunRecord:
     metrics: dict[str, dict[str, float]] = {}
     for metric in sorted(row.metrics, key=lambda m: (m.split, m.name)):
         metrics.setdefault(metric.split, {})[metric.name] = metric.value
-    return RunRecord(
-        id=row.id, submission=row.submission.name, checkpoint_sha256=row.checkpoint_sha256, task=row.task,
-        variant=row.variant, spec_version=row.spec_version, spec_hash=row.spec_hash,
-        data_fingerprint=dict(row.data_fingerprint), data_fingerprint_hash=row.data_fingerprint_hash,
-        hparams=dict(row.hparams), hparams_hash=row.hparams_hash, seed=row.seed, role=row.role,
-        status=row.status, error=row.error, attempt=row.attempt, started_at=row.started_at,
-        finished_at=row.finished_at, duration_s=row.duration_s, durations=row.durations,
-        library_versions=row.library_versions, harness_version=row.harness_version,
-        harness_git_sha=row.harness_git_sha, device=row.device, host=row.host, pid=row.pid,
-        selection_rule=row.selection_rule, details=row.details, metrics=metrics,
+    return _columns(
+        row,
+        RunRecord,
+        submission=row.submission.name,
+        metrics=metrics,
         predictions=tuple(
             PredictionRecord(split=p.split, path=p.path, sha256=p.sha256)
             for p in sorted(row.predictions, key=lambda p: p.split)
         ),
-        owner=row.owner, heartbeat_at=row.heartbeat_at, lease_expires_at=row.lease_expires_at,
-    )  # fmt: skip
+    )

@@ -32,7 +32,7 @@ QAScoring = Literal["es", "squad-en"]
 TaggingScheme = Literal["iob2", "plain"]
 """`iob2`: entity-level scoring (seqeval / conlleval). `plain`: one tag per word, scored per word (POS)."""
 
-METRICS_BY_TYPE: dict[str, frozenset[str]] = {
+METRICS_BY_TYPE: dict[TaskType, frozenset[str]] = {
     "token_classification": frozenset({"accuracy", "f1", "precision", "recall"}),
     "sequence_classification": frozenset({"accuracy"}),
     "extractive_qa": frozenset({"f1", "exact_match"}),
@@ -92,9 +92,6 @@ class HParams(_Frozen):
     def key(self) -> str:
         """Stable short id, e.g. `bs32-lr2e-05-ep3`."""
         return f"bs{self.batch_size}-lr{self.learning_rate:g}-ep{self.epochs}"
-
-    def hash(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
 
 
 class Grid(_Frozen):

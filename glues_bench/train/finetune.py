@@ -22,7 +22,8 @@ from typing import Any
 import torch
 
 from glues_bench.errors import DataError
-from glues_bench.tasks.spec import HParams, ResolvedTask
+from glues_bench.model_ref import ModelRef
+from glues_bench.tasks.spec import HParams, ResolvedTask, TaskType
 from glues_bench.train.batching import collate, eval_batches, number_of_batches, train_batches
 from glues_bench.train.heads import (
     Encoded,
@@ -32,7 +33,7 @@ from glues_bench.train.heads import (
 )
 from glues_bench.train.qa import ExtractiveQAHead
 
-HEADS: dict[str, Head] = {
+HEADS: dict[TaskType, Head] = {
     "token_classification": TokenClassificationHead(),
     "sequence_classification": SequenceClassificationHead(),
     "extractive_qa": ExtractiveQAHead(),
@@ -65,7 +66,7 @@ class FinetuneResult:
 
 def finetune(
     task: ResolvedTask,
-    checkpoint: str | Path,
+    model_ref: ModelRef | str | Path,
     train: Any,
     dev: Any,
     hparams: HParams,
@@ -73,22 +74,18 @@ def finetune(
     *,
     device: str = "cpu",
     test: Any | None = None,
-    trust_remote_code: bool = False,
     progress: bool = True,
     max_seq_length: int | None = None,
-    revision: str | None = None,
-    tokenizer: str | Path | None = None,
-    tokenizer_revision: str | None = None,
     max_device_batch: int | None = None,
 ) -> FinetuneResult:
-    """Fine-tune `checkpoint` on `train` and return predictions for `dev` (and `test`).
+    """Fine-tune the checkpoint `model_ref` names on `train` and return predictions for `dev` (and `test`).
 
-    `train`, `dev` and `test` are `datasets.Dataset`s in the schema of `glues_bench.data.schema` for
-    the task's type. `device` is cpu, cuda or auto. The same seed on the same device gives the same
-    losses and predictions. `revision` pins a hub checkpoint; `tokenizer` (default: the checkpoint's)
-    and `tokenizer_revision` name a separate tokenizer. `max_device_batch` caps how many examples go
-    through the model at once: a larger batch is split into micro-batches whose gradients accumulate to
-    the same effective batch (see `BatchPlan`); on CUDA out-of-memory training restarts once with half
+    `model_ref` says where the checkpoint and its tokenizer are and how they may be loaded (a bare path
+    or hub id: safetensors only, no remote code). `train`, `dev` and `test` are `datasets.Dataset`s in the
+    schema of `glues_bench.data.schema` for the task's type. `device` is cpu, cuda or auto. The same seed
+    on the same device gives the same losses and predictions. `max_device_batch` caps how many examples
+    go through the model at once: a larger batch is split into micro-batches whose gradients accumulate
+    to the same effective batch (see `BatchPlan`); on CUDA out-of-memory training restarts once with half
     the micro-batch. `FinetuneResult.batching` records what was used.
     """
     import transformers
@@ -98,12 +95,10 @@ def finetune(
     # -- config
     device = resolve_device(device)
     head = HEADS[task.task_type]
-    checkpoint = str(checkpoint)
-    config = load_config(task, checkpoint, trust_remote_code, revision)
+    model_ref = ModelRef.of(model_ref)
+    config = load_config(task, model_ref)
     tokenizer = transformers.AutoTokenizer.from_pretrained(
-        str(tokenizer or checkpoint),
-        revision=tokenizer_revision if tokenizer is not None else revision,
-        trust_remote_code=trust_remote_code,
+        model_ref.tokenizer_source(), **model_ref.tokenizer_kwargs()
     )
     max_length = effective_max_length(max_seq_length or task.spec.max_seq_length, tokenizer, config)
 
@@ -115,7 +110,7 @@ def finetune(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     plan = BatchPlan.for_batch(hparams.batch_size, max_device_batch)
-    arguments = (task, checkpoint, config, revision, trust_remote_code, device, encoded, lengths, pad_id)
+    arguments = (task, model_ref, config, device, encoded, lengths, pad_id)
     trained = None
     try:
         trained = _train(*arguments, hparams, seed, progress, plan)
@@ -182,8 +177,8 @@ class BatchPlan:
 
 
 def _train(
-    task, checkpoint, config, revision, trust_remote_code, device, encoded, lengths, pad_id, hparams, seed,
-    progress, plan: BatchPlan,
+    task, model_ref: ModelRef, config, device, encoded, lengths, pad_id, hparams, seed, progress,
+    plan: BatchPlan,
 ):  # fmt: skip
     """Model → optimiser → loop. Returns the trained model, step and epoch losses, seconds, steps."""
     import transformers
@@ -193,13 +188,8 @@ def _train(
     # -- model (seeded first: the new head's initial weights depend on the seed)
     transformers.set_seed(seed)
     auto_class = getattr(transformers, head.auto_class)
-    model = auto_class.from_pretrained(
-        checkpoint,
-        config=config,
-        revision=revision,
-        trust_remote_code=trust_remote_code,
-        **safetensors_kwargs(checkpoint),
-    ).to(device)
+    model = auto_class.from_pretrained(model_ref.checkpoint, config=config, **model_ref.model_kwargs())
+    model = model.to(device)
 
     # -- optimiser
     steps_per_epoch = number_of_batches(len(encoded.features), hparams.batch_size)
@@ -312,7 +302,7 @@ def predict_features(
     return outputs
 
 
-def load_config(task: ResolvedTask, checkpoint: str, trust_remote_code: bool, revision: str | None = None):
+def load_config(task: ResolvedTask, model_ref: ModelRef):
     """The checkpoint's config with the task's label set written in, so a saved model describes itself."""
     from transformers import AutoConfig
 
@@ -323,9 +313,7 @@ def load_config(task: ResolvedTask, checkpoint: str, trust_remote_code: bool, re
             "id2label": dict(enumerate(task.labels)),
             "label2id": {label: i for i, label in enumerate(task.labels)},
         }
-    return AutoConfig.from_pretrained(
-        checkpoint, revision=revision, trust_remote_code=trust_remote_code, **label_kwargs
-    )
+    return AutoConfig.from_pretrained(model_ref.checkpoint, **model_ref.config_kwargs(), **label_kwargs)
 
 
 def effective_max_length(requested: int, tokenizer, config) -> int:
@@ -337,16 +325,6 @@ def effective_max_length(requested: int, tokenizer, config) -> int:
     if positions:
         limits.append(positions)
     return min(limits)
-
-
-def safetensors_kwargs(checkpoint: str) -> dict[str, bool]:
-    """Insist on safetensors when the local checkpoint has them (never unpickle what we need not)."""
-    folder = Path(checkpoint)
-    if folder.is_dir() and (
-        any(folder.glob("*.safetensors")) or any(folder.glob("*.safetensors.index.json"))
-    ):
-        return {"use_safetensors": True}
-    return {}
 
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:

@@ -16,15 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from glues_bench.errors import DataError, GluesError
+from glues_bench.errors import DataError, GluesError, TokenizerNotSupported
 from glues_bench.train.batching import IGNORE_INDEX, Feature, as_array
 
 ENCODE_CHUNK = 2000
 """Examples tokenised per call: bounds the memory of the tokenizer's Python-list output."""
-
-
-class TokenizerNotSupported(GluesError):
-    """The checkpoint's tokenizer cannot do what the task needs (e.g. a slow tokenizer has no word_ids)."""
 
 
 @dataclass(frozen=True)

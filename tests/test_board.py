@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from glues_bench.aggregate import (
+from glues_bench.board import (
     ModelEntry,
     RunScores,
     TaskResult,
@@ -24,7 +24,6 @@ from glues_bench.aggregate import (
     select_task_result,
     size_ratio,
     summarize,
-    task_result_json,
     task_score,
 )
 from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
@@ -99,7 +98,7 @@ def test_one_seed_has_no_standard_deviation():
     result = select_task_result("ner", ("f1",), [run(1, "A", 1, dev=80.0, test=75.5)])
     assert result is not None
     assert (result.score, result.sd, result.n_seeds) == (75.5, None, 1)
-    assert format_cell(task_result_json(result)) == "75.50"
+    assert format_cell(result) == "75.50"
 
 
 def test_selection_never_falls_back_to_a_config_that_only_looks_good_on_test():
@@ -109,7 +108,7 @@ def test_selection_never_falls_back_to_a_config_that_only_looks_good_on_test():
     assert result is not None
     assert result.config_key == "A"
     assert result.score is None
-    assert format_cell(task_result_json(result)) == "pending"
+    assert format_cell(result) == "pending"
 
 
 def test_dev_only_search_run_and_test_scored_rerun_of_one_seed_count_once():
@@ -138,7 +137,7 @@ def test_qa_selection_reports_f1_and_em_separately_and_their_mean():
     assert result.metrics == {"exact_match": pytest.approx(45.0), "f1": pytest.approx(69.0)}
     assert result.score == pytest.approx(57.0)
     assert result.sd == pytest.approx(math.sqrt(2))  # task scores 56 and 58
-    assert format_cell(task_result_json(result)) == "69.00 / 45.00 ± 1.41"
+    assert format_cell(result) == "69.00 / 45.00 ± 1.41"
 
 
 def test_no_dev_score_means_no_result():
@@ -247,7 +246,9 @@ def test_only_done_runs_of_the_default_variant_current_spec_and_checkpoint_count
         _record(6, status="running", metrics={}),
     )
     snapshot = Snapshot(submissions=(_submission("m"),), runs=runs, reported=())
-    assert [r.id for r in counted_runs(snapshot, snapshot.submissions[0], "ner")] == [1, 2]
+    assert [
+        r.id for r in counted_runs(snapshot.runs, snapshot.submissions[0], get_task("ner").resolve())
+    ] == [1, 2]
     row = leaderboard_from_snapshot(snapshot).rows[0]
     assert row.tasks["ner"].score == pytest.approx(71.5)  # runs 1 and 2 score 71 and 72 on test
     assert row.tasks["ner"].run_ids == (1, 2)

@@ -5,8 +5,8 @@ lease (its heartbeat). Staleness is decided by the lease alone, not by host and 
 process killed in a container or on another machine is reclaimed once the lease has expired. Rows written
 before this migration have no lease and count as expired.
 
-Revision ID: 0002
-Revises: 0001_initial_schema
+Revision ID: 0003_run_leases
+Revises: 0002_submission_display_name
 Create Date: 2026-12-01 22:10:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001_initial_schema"
+revision: str = "0003_run_leases"
+down_revision: str | None = "0002_submission_display_name"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

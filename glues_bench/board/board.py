@@ -1,0 +1,231 @@
+"""The whole board: which runs count, model entries, ranking, size and performance ratios, Pareto front.
+
+- A model's average is the equal-weight mean of its 8 task scores, only when all 8 are present
+  (otherwise the row shows `n/8` and has no average, rank or performance ratio).
+- Size ratio = reference params / model params; performance ratio = model average / reference
+  average. The reference is a model name (default `BETO cased`, the paper's Table 6 reference).
+
+Numbers are kept unrounded; `board.text.fmt2` rounds for display. The paper truncates Table 6 to two
+decimals (ALBETO base 79.35 / 81.02 = 0.979… prints as 0.97), so displayed values may differ by 0.01.
+Built from a store snapshot (plain records): nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+from glues_bench.board.selection import (
+    TaskResult,
+    reported_task_result,
+    run_scores,
+    select_task_result,
+)
+from glues_bench.board.text import format_params
+from glues_bench.tasks import TASK_ORDER, all_tasks
+
+if TYPE_CHECKING:
+    from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
+    from glues_bench.tasks import ResolvedTask
+
+__all__ = [
+    "REFERENCE_MODEL",
+    "Leaderboard",
+    "LeaderboardRow",
+    "ModelEntry",
+    "build_leaderboard",
+    "counted_runs",
+    "counts",
+    "default_tasks",
+    "leaderboard_from_snapshot",
+    "model_average",
+    "model_entry",
+    "pareto_front",
+    "performance_ratio",
+    "selected_result",
+    "size_ratio",
+]
+
+REFERENCE_MODEL = "BETO cased"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model and its task results, before ranking."""
+
+    name: str
+    family: str | None
+    origin: str
+    params: int | None
+    params_display: str | None
+    tasks: Mapping[str, TaskResult]
+
+
+@dataclass(frozen=True)
+class LeaderboardRow(ModelEntry):
+    """A ranked model: its entry (tasks limited to the board's) plus what the ranking derives from it."""
+
+    rank: int | None = None
+    average: float | None = None
+    n_tasks: int = 0
+    complete: bool = False
+    size_ratio: float | None = None
+    performance_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    rows: tuple[LeaderboardRow, ...]
+    task_names: tuple[str, ...]
+    reference: str
+    reference_params: int | None
+    reference_average: float | None
+
+
+def model_average(tasks: Mapping[str, TaskResult], task_names: Sequence[str] = TASK_ORDER) -> float | None:
+    """Equal-weight mean of the task scores; None unless every task has one."""
+    scores = [tasks[t].score if t in tasks else None for t in task_names]
+    if not scores or any(s is None for s in scores):
+        return None
+    return statistics.fmean(s for s in scores if s is not None)
+
+
+def size_ratio(reference_params: int | None, params: int | None) -> float | None:
+    if not reference_params or not params:
+        return None
+    return reference_params / params
+
+
+def performance_ratio(average: float | None, reference_average: float | None) -> float | None:
+    if average is None or not reference_average:
+        return None
+    return average / reference_average
+
+
+def build_leaderboard(
+    models: Sequence[ModelEntry], reference: str = REFERENCE_MODEL, task_names: Sequence[str] = TASK_ORDER
+) -> Leaderboard:
+    """Rows ranked by average (ties share a rank); incomplete rows follow, unranked, most tasks first."""
+    averages = {m.name: model_average(m.tasks, task_names) for m in models}
+    ref = next((m for m in models if m.name == reference), None)
+    ref_params = ref.params if ref else None
+    ref_average = averages.get(reference)
+    ordered = sorted(
+        models,
+        key=lambda m: (
+            averages[m.name] is None,
+            -(averages[m.name] or 0.0),
+            -_n_scored(m.tasks, task_names),
+            m.name,
+        ),
+    )
+    rows: list[LeaderboardRow] = []
+    for position, model in enumerate(ordered, start=1):
+        average = averages[model.name]
+        rank = None
+        if average is not None:
+            rank = rows[-1].rank if rows and rows[-1].average == average else position
+        entry = {f.name: getattr(model, f.name) for f in fields(ModelEntry)}
+        entry["tasks"] = {t: model.tasks[t] for t in task_names if t in model.tasks}
+        ratios = (size_ratio(ref_params, model.params), performance_ratio(average, ref_average))
+        n_tasks = _n_scored(model.tasks, task_names)
+        rows.append(
+            LeaderboardRow(
+                **entry,
+                rank=rank,
+                average=average,
+                n_tasks=n_tasks,
+                complete=average is not None,
+                size_ratio=ratios[0],
+                performance_ratio=ratios[1],
+            )
+        )
+    return Leaderboard(tuple(rows), tuple(task_names), reference, ref_params, ref_average)
+
+
+def _n_scored(tasks: Mapping[str, TaskResult], task_names: Sequence[str]) -> int:
+    return sum(1 for t in task_names if t in tasks and tasks[t].score is not None)
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[bool]:
+    """For (params, score) points: True where no other point is at most as large and at least as good
+    (and strictly better in one of the two)."""
+    flags = []
+    for i, (size, score) in enumerate(points):
+        dominated = any(
+            j != i and s2 <= size and v2 >= score and (s2 < size or v2 > score)
+            for j, (s2, v2) in enumerate(points)
+        )
+        flags.append(not dominated)
+    return flags
+
+
+# -- from the store's records ----------------------------------------------------------------------
+
+
+def counts(run: RunRecord, submission: SubmissionRecord, variant: str, spec_hash: str) -> bool:
+    """The one rule for which runs count: done, this variant, this spec (same spec hash), and the
+    submission's current checkpoint when it has a recorded sha256."""
+    return (
+        run.submission == submission.name
+        and run.status == "done"
+        and run.variant == variant
+        and run.spec_hash == spec_hash
+        and (submission.checkpoint_sha256 is None or run.checkpoint_sha256 == submission.checkpoint_sha256)
+    )
+
+
+def counted_runs(
+    runs: Iterable[RunRecord], submission: SubmissionRecord, task: ResolvedTask
+) -> list[RunRecord]:
+    """The runs that count for a model's cell on `task` (resolved once by the caller: variant, spec hash)."""
+    return [r for r in runs if r.task == task.name and counts(r, submission, task.variant, task.spec_hash)]
+
+
+def selected_result(
+    runs: Iterable[RunRecord], submission: SubmissionRecord, task: ResolvedTask
+) -> TaskResult | None:
+    """The dev-selected result of one model on one task, as the leaderboard selects it."""
+    counted = counted_runs(runs, submission, task)
+    return select_task_result(task.name, task.spec.score_metrics, [run_scores(r) for r in counted])
+
+
+def default_tasks() -> dict[str, ResolvedTask]:
+    """Every task at its default variant and current spec: what the leaderboard shows."""
+    return {name: spec.resolve() for name, spec in all_tasks().items()}
+
+
+def model_entry(
+    snapshot: Snapshot, submission: SubmissionRecord, tasks: Mapping[str, ResolvedTask] | None = None
+) -> ModelEntry:
+    """A submission's task results: reported numbers for `reported` models, selected runs otherwise."""
+    resolved = default_tasks() if tasks is None else tasks
+    results: dict[str, TaskResult] = {}
+    for name, task in resolved.items():
+        spec = task.spec
+        if submission.origin == "reported":
+            values = {
+                r.metric: r.value
+                for r in snapshot.reported
+                if r.submission == submission.name and r.task == name
+            }
+            result = reported_task_result(spec, values)
+        else:
+            result = selected_result(snapshot.runs, submission, task)
+        if result is not None:
+            results[name] = result
+    return ModelEntry(
+        name=submission.name,
+        family=submission.family,
+        origin=submission.origin,
+        params=submission.params_total,
+        params_display=format_params(submission.params_total, submission.params_as_printed),
+        tasks=results,
+    )
+
+
+def leaderboard_from_snapshot(snapshot: Snapshot, reference: str = REFERENCE_MODEL) -> Leaderboard:
+    tasks = default_tasks()
+    return build_leaderboard([model_entry(snapshot, s, tasks) for s in snapshot.submissions], reference)
