@@ -14,14 +14,11 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    from glues_bench.tasks.spec import HParams
 
-from glues_bench.data import load_split
-from glues_bench.tasks.registry import get_task
-from glues_bench.tasks.spec import HParams
-from glues_bench.train import HEADS, build_tiny_checkpoint, finetune
-from glues_bench.train.batching import collate
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "glues_bench" / "demo_data"
 
@@ -40,6 +37,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the box is shared)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    # Heavy imports after parsing: `--help` answers at once.
+    import torch
+
+    from glues_bench.data import load_split
+    from glues_bench.tasks.registry import get_task
+    from glues_bench.tasks.spec import HParams
+    from glues_bench.train import build_tiny_checkpoint, finetune
+
     torch.set_num_threads(args.threads)
 
     task = get_task(args.task).resolve()
@@ -70,6 +75,8 @@ def time_trainer(task, checkpoint, train, hparams: HParams, args) -> tuple[float
     import transformers
 
     from glues_bench.model_ref import ModelRef
+    from glues_bench.train import HEADS
+    from glues_bench.train.batching import collate
     from glues_bench.train.finetune import effective_max_length, load_config
 
     head = HEADS[task.task_type]

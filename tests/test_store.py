@@ -168,10 +168,11 @@ def test_opening_an_empty_database_migrates_it_to_head(db_url: str):
 
 def test_url_resolution(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("GLUES_BENCH_DB", raising=False)
-    assert resolve_url(None) == DEFAULT_DB_URL == "sqlite:///leaderboard/glues_bench.db"
+    assert resolve_url(None) == DEFAULT_DB_URL == "sqlite:///results/glues_bench.db"
     monkeypatch.setenv("GLUES_BENCH_DB", "postgresql://u@h/db")
     assert resolve_url(None) == "postgresql+psycopg://u@h/db"
-    assert resolve_url("runs/x.db") == "sqlite:///runs/x.db"
+    with pytest.raises(StoreError, match=r"not a database URL; for a SQLite file write sqlite:///runs/x\.db"):
+        resolve_url("runs/x.db")  # a bare path (or a typo) is refused, not turned into a SQLite file
 
 
 def test_env_var_selects_the_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

@@ -10,6 +10,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Markdown help: a docstring's hard line breaks join into paragraphs instead of cutting sentences.
+    rich_markup_mode="markdown",
 )
 
 

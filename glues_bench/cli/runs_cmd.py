@@ -13,14 +13,13 @@ from typing import Annotated
 import typer
 
 from glues_bench.cli.app import app
+from glues_bench.cli.store_cmd import DB_HELP  # one wording of --db for every command
 
 runs_app = typer.Typer(
     help="List running runs and their leases, release stuck ones, verify stored prediction files.",
     no_args_is_help=True,
 )
 app.add_typer(runs_app, name="runs")
-
-DB_HELP = "SQLAlchemy URL or SQLite path; default $GLUES_BENCH_DB, else sqlite:///leaderboard/glues_bench.db."
 
 
 @runs_app.command("list")
@@ -33,7 +32,7 @@ def list_runs(db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = No
     from glues_bench.store import open_store
     from glues_bench.store.store import lease_is_live
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         running = store.running_runs()
     if not running:
         print("no running runs")
@@ -71,7 +70,7 @@ def release(
         raise GluesError("runs release: give run ids or --expired")
     if run_ids and expired:
         raise GluesError("runs release: give run ids or --expired, not both")
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         wanted = None if expired else list(run_ids or [])
         if wanted is not None:
             running = {r.id for r in store.running_runs()}
@@ -100,7 +99,7 @@ def verify(
     from glues_bench.store import open_store
     from glues_bench.store.store import file_sha256
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         snapshot = store.snapshot()
     checked, bad = 0, []
     for run in snapshot.runs:
