@@ -10,6 +10,7 @@ from glues_bench.cli import (  # noqa: F401
     demo_cmd,
     register_cmd,
     run_cmd,
+    runs_cmd,
     score_cmd,
     store_cmd,
     tasks_cmd,
