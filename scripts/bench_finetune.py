@@ -11,17 +11,9 @@ For a real pretrained checkpoint and one task of each type, eval included: `scri
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
-
-import torch
-from bench_eval import bench_train  # this folder is on sys.path when run as a script
-
-from glues_bench.data import load_split
-from glues_bench.model_ref import ModelRef
-from glues_bench.tasks.registry import get_task
-from glues_bench.train import HEADS, build_tiny_checkpoint
-from glues_bench.train.finetune import effective_max_length, load_config
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "glues_bench" / "demo_data"
 
@@ -39,9 +31,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the box is shared)")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-
+    # Heavy imports after parsing: `--help` answers at once.
+    import torch
     import transformers
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_eval sits next to this script
+    from bench_eval import bench_train
+
+    from glues_bench.data import load_split
+    from glues_bench.model_ref import ModelRef
+    from glues_bench.tasks.registry import get_task
+    from glues_bench.train import HEADS, build_tiny_checkpoint
+    from glues_bench.train.finetune import effective_max_length, load_config
+
+    torch.set_num_threads(args.threads)
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()

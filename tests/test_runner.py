@@ -17,8 +17,9 @@ import yaml
 
 from glues_bench.cli import main
 from glues_bench.data import load_split, read_gold_file
+from glues_bench.data.split import split_dev
 from glues_bench.demo import demo_data_dir
-from glues_bench.runner import RunOptions, run_benchmark, split_dev
+from glues_bench.runner import RunOptions, run_benchmark
 from glues_bench.store import open_store
 from glues_bench.submissions import RegisterRequest, register_checkpoint
 from glues_bench.tasks import get_task
@@ -179,6 +180,8 @@ def test_sigkill_mid_grid_then_rerun_finishes_without_loss_or_duplicates(submiss
         "--threads",
         "1",
         "--no-progress",
+        "--lease-seconds",
+        "2",  # the killed process's claim expires 2 s after its last heartbeat
     ]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -193,6 +196,7 @@ def test_sigkill_mid_grid_then_rerun_finishes_without_loss_or_duplicates(submiss
     process.wait()
     before = _statuses(db)
     assert "running" in before and before.count("done") >= 1
+    time.sleep(2.5)
 
     assert subprocess.run(argv, capture_output=True, timeout=300).returncode == 0
     rows = sqlite3.connect(db).execute("select hparams_hash, seed, status, attempt from runs").fetchall()

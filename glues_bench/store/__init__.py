@@ -1,6 +1,6 @@
 """The results store: submissions, runs with provenance, metrics, prediction files, reported numbers.
 
-    store = open_store()            # None → $GLUES_BENCH_DB → sqlite:///leaderboard/glues_bench.db
+    store = open_store()            # None → $GLUES_BENCH_DB → sqlite:///results/glues_bench.db
     store.upsert_submission("ALBETO tiny (ours)", origin="in-house", checkpoint_sha256=...)
     key = RunKey(submission=..., checkpoint_sha256=..., task="ner", variant="default", spec_hash=...,
                  data_fingerprint={"train": ..., "dev": ..., "test": ...}, hparams={...}, seed=1)
@@ -11,6 +11,10 @@
         except Exception as exc:
             store.fail_run(run_id, traceback.format_exc()); raise
         store.finish_run(run_id, {"dev": {"f1": 80.1}, "test": {"f1": 79.5}}, {"test": "preds/test.json"})
+
+Processes sharing one database use `claim_run` instead of `start_run`: it returns `Claim("busy")` for a
+key another live process holds, and reclaims one whose lease expired; the owner keeps its claims alive
+with `renew_leases(owner)` (the runner's heartbeat), and `release_runs` frees stuck ones by hand.
 
 Any SQLAlchemy URL works (`sqlite:///file.db`, `postgresql://user@host/db`); the schema is migrated with
 Alembic on open. SQLite files use WAL and enforce foreign keys.
