@@ -8,8 +8,10 @@ import sys
 from glues_bench.cli import (  # noqa: F401
     data_cmd,
     demo_cmd,
+    profile_cmd,
     register_cmd,
     run_cmd,
+    runs_cmd,
     score_cmd,
     stats_cmd,
     store_cmd,

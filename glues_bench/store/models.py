@@ -148,6 +148,11 @@ class Run(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
     selection_rule: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The claim on a `running` run (migration 0002): the process that owns it renews `lease_expires_at`
+    # while it works; once the lease has expired, any process may reclaim the run (see `Store.claim_run`).
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     submission: Mapped[Submission] = relationship(back_populates="runs")
     metrics: Mapped[list[MetricValue]] = relationship(
@@ -260,3 +265,37 @@ class BaselineResult(Base):
     n_units: Mapped[int] = mapped_column(Integer)
     units: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ModelProfileRow(Base):
+    """A checkpoint's measured speed and memory on one device (`glues-bench profile`).
+
+    Keyed by the weights' sha256 and the device description (which names the thread count on CPU), so a
+    profile on another device is a new row and never overwrites or mixes with this one; profiling again
+    on the same device replaces the row. `tasks` holds `profile.TaskProfile.to_json()` per task.
+    """
+
+    __tablename__ = "model_profiles"
+    __table_args__ = (
+        UniqueConstraint("checkpoint_sha256", "device", name="uq_model_profiles_key"),
+        CheckConstraint(_in("memory_kind", ("rss", "cuda_max_allocated")), name="memory_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(200))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL"), index=True
+    )
+    device_kind: Mapped[str] = mapped_column(String(20))
+    threads: Mapped[int] = mapped_column(Integer)
+    memory_kind: Mapped[str] = mapped_column(String(30))
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    weights_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    repeats: Mapped[int] = mapped_column(Integer)
+    library_versions: Mapped[dict[str, str]] = mapped_column(JSON)
+    harness_version: Mapped[str | None] = mapped_column(String(40))
+    tasks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    submission: Mapped[Submission | None] = relationship()

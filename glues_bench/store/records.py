@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from glues_bench.profile import TaskProfile
+
 
 @dataclass(frozen=True)
 class SubmissionRecord:
@@ -76,6 +78,10 @@ class RunRecord:
     details: dict[str, Any] | None
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     predictions: tuple[PredictionRecord, ...] = ()
+    owner: str | None = None
+    """The claim token (`host:pid:random`) of the process that runs or last ran it."""
+    heartbeat_at: datetime | None = None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -141,3 +147,27 @@ class Snapshot:
         times = [r.finished_at for r in self.runs if r.finished_at is not None]
         times += [r.imported_at for r in self.reported]
         return max(times, default=None)
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """A stored `glues-bench profile`: one checkpoint (by weights sha256) on one device."""
+
+    id: int
+    submission: str | None
+    """The registered name it was profiled under (None if that submission was deleted since)."""
+    checkpoint_sha256: str
+    device: str
+    device_kind: str
+    threads: int
+    memory_kind: str
+    peak_memory_bytes: int | None
+    weights_bytes: int | None
+    repeats: int
+    library_versions: dict[str, str]
+    harness_version: str | None
+    measured_at: datetime
+    tasks: tuple[TaskProfile, ...]
+
+    def task(self, name: str) -> TaskProfile | None:
+        return next((t for t in self.tasks if t.task == name), None)

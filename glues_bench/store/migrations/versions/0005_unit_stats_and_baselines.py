@@ -4,8 +4,8 @@ Both are computed from gold data, which a site build must not need: the runner (
 baselines`) stores them, and the board bootstraps confidence intervals, tie groups and "at chance" flags
 from them. Runs stored before this revision have no unit statistics (their cells show no CI).
 
-Revision ID: 0003_unit_stats_and_baselines
-Revises: 0002_submission_display_name
+Revision ID: 0005_unit_stats_and_baselines
+Revises: 0004_model_profiles
 Create Date: 2026-12-01 22:26:15.686952
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_unit_stats_and_baselines"
-down_revision: str | None = "0002_submission_display_name"
+revision: str = "0005_unit_stats_and_baselines"
+down_revision: str | None = "0004_model_profiles"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
