@@ -444,3 +444,24 @@ def test_backfill_recomputes_unit_statistics_from_stored_predictions(tmp_path: P
     assert main(["backfill-units", "--db", fresh, "--data-dir", str(demo_data_dir())]) == 0
     out = capsys.readouterr().out
     assert "0 stored, 0 already there, 1 skipped" in out and "sha256 differs" in out
+
+
+def test_a_redone_run_keeps_only_its_new_unit_statistics(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'redo.db'}"
+    with open_store(db) as store:
+        _model(store, FULL, 5_000_000)
+        first = _units(np.ones(10, dtype=bool))
+        run_id = _run(store, FULL, "xnli", 1, 100.0, units=first)
+        task = get_task("xnli").resolve()
+        key = store.get_run(run_id)
+        again = store.start_run(
+            RunKey(
+                FULL, "a" * 64, "xnli", task.variant, task.spec_hash, key.data_fingerprint, key.hparams, 1
+            ),
+            spec_version=task.spec.version,
+            redo=True,
+        )
+        assert again == run_id
+        store.finish_run(run_id, {"test": {"accuracy": 0.0}}, unit_stats=_units(np.zeros(10, dtype=bool)))
+        (stored,) = store.snapshot().unit_stats
+    assert decode_units(stored.data)[:, 0].sum() == 0

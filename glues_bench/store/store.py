@@ -383,6 +383,7 @@ class Store:
                     provenance["details"] = {**(provenance["details"] or {}), **previous}
                 row.metrics.clear()
                 row.predictions.clear()
+                row.unit_stats.clear()  # a redone run's statistics are its new predictions'
                 for field_name, value in provenance.items():
                     setattr(row, field_name, value)
                 row.attempt += 1
