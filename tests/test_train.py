@@ -17,7 +17,7 @@ from glues_bench.tasks.spec import HParams, TaskType
 from glues_bench.train import HEADS, TokenizerNotSupported, build_tiny_checkpoint, finetune
 from glues_bench.train.batching import IGNORE_INDEX, collate, eval_batches, train_batches
 from glues_bench.train.heads import TokenClassificationHead, pack_windows
-from glues_bench.train.qa import ExtractiveQAHead, answer_token_span, best_span
+from glues_bench.train.qa import ExtractiveQAHead, answer_token_span, best_span, offsets_array
 
 SENTENCES = [
     "Juan vive en Madrid y trabaja en el Banco de España .",
@@ -129,7 +129,7 @@ def test_pack_windows_keeps_every_word_once_and_respects_the_budget():
 
 def test_answer_token_span_matches_the_answer_characters():
     # [CLS] q [SEP] "El"(0,2) "gato"(3,7) "come"(8,12) [SEP]
-    offsets = (None, None, None, (0, 2), (3, 7), (8, 12), None)
+    offsets = offsets_array((None, None, None, (0, 2), (3, 7), (8, 12), None))
     assert answer_token_span(offsets, 3, 7, cls_index=0) == (4, 4)
     assert answer_token_span(offsets, 3, 12, cls_index=0) == (4, 5)
     assert answer_token_span(offsets, 8, 12, cls_index=0) == (5, 5)  # starts in the last context token
@@ -137,7 +137,7 @@ def test_answer_token_span_matches_the_answer_characters():
 
 
 def test_best_span_skips_invalid_spans_and_takes_the_best_over_windows():
-    offsets = (None, (0, 2), (3, 7), (8, 12))
+    offsets = offsets_array((None, (0, 2), (3, 7), (8, 12)))
     # Highest pairs are (3, 2) (reversed) and (0, 2) (not context): the best valid one is (1, 2).
     start = np.array([5.0, 1.0, 0.5, 9.0], dtype=np.float32)
     end = np.array([5.0, 2.0, 8.0, -5.0], dtype=np.float32)
@@ -146,7 +146,7 @@ def test_best_span_skips_invalid_spans_and_takes_the_best_over_windows():
     other = (np.array([0, 0, 0, 20.0], np.float32), np.array([0, 0, 0, 1.0], np.float32), offsets)
     assert best_span([(start, end, offsets), other], 20, 30) == (8, 12)
     assert best_span([(start, end, offsets)], 20, max_answer_length=1) == (3, 7)  # one-token spans only
-    assert best_span([(start, end, (None,) * 4)], 20, 30) is None
+    assert best_span([(start, end, offsets_array((None,) * 4))], 20, 30) is None
 
 
 def hf_postprocess_v1(windows, n_best_size: int, max_answer_length: int):
@@ -188,7 +188,8 @@ def test_best_span_agrees_with_hf_postprocessing_on_random_logits():
             logits = np.round(rng.normal(size=(2, n)), 1).astype(np.float32)
             windows.append((logits[0], logits[1], offsets))
         n_best, longest = int(rng.integers(1, 6)), int(rng.integers(1, 5))
-        assert best_span(windows, n_best, longest) == hf_postprocess_v1(windows, n_best, longest)
+        as_arrays = [(start, end, offsets_array(offsets)) for start, end, offsets in windows]
+        assert best_span(as_arrays, n_best, longest) == hf_postprocess_v1(windows, n_best, longest)
 
 
 def test_train_batches_cover_every_index_once_and_are_seeded():
@@ -264,6 +265,49 @@ def test_qa_windows_label_the_answer_or_cls(checkpoint):
         offsets = window.context_offsets
         recovered.setdefault(window.example, set()).add(context[offsets[start][0] : offsets[end][1]])
     assert recovered == {0: {"Madrid"}, 1: {"París"}, 2: {"Cervantes"}}
+
+
+def test_qa_decode_on_array_offsets_matches_hf_postprocessing_on_the_tokenizers_offsets(checkpoint):
+    """Windows keep offsets as int32 arrays; decoding must pick what HF's loop picks from the tokenizer's
+    own offset tuples (None outside the context), on the real windows of a multi-window question."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    task = get_task("sqac").resolve()
+    dataset = qa_dataset(QA_ROWS)
+    encoded = ExtractiveQAHead().encode(task, dataset, tokenizer, 32, training=False)
+    assert all(isinstance(w.context_offsets, np.ndarray) for w in encoded.sources)
+    # The reference windows, straight from the tokenizer (same call as run_qa's prepare_validation_features).
+    stride = 32 - 16 - tokenizer.num_special_tokens_to_add(pair=True) - 2
+    reference = tokenizer(
+        [row["question"].lstrip() for row in QA_ROWS],
+        [row["context"] for row in QA_ROWS],
+        truncation="only_second",
+        max_length=32,
+        stride=min(task.spec.doc_stride, stride),
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    hf_offsets = [
+        [tuple(o) if s == 1 else None for o, s in zip(offsets, reference.sequence_ids(i), strict=True)]
+        for i, offsets in enumerate(reference["offset_mapping"])
+    ]
+    assert len(hf_offsets) == len(encoded.features)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        outputs = [
+            tuple(np.round(rng.normal(size=(2, len(f["input_ids"]))), 1).astype(np.float32))
+            for f in encoded.features
+        ]
+        predicted = ExtractiveQAHead().decode(task, dataset, encoded, outputs)
+        for example, row in enumerate(QA_ROWS):
+            windows = [
+                (start, end, hf_offsets[i])
+                for i, (start, end) in enumerate(outputs)
+                if reference["overflow_to_sample_mapping"][i] == example
+            ]
+            span = hf_postprocess_v1(windows, task.spec.n_best_size, task.spec.max_answer_length)
+            assert predicted[row["id"]] == (row["context"][span[0] : span[1]] if span else "")
 
 
 def test_slow_tokenizer_is_refused():

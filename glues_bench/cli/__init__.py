@@ -7,6 +7,7 @@ import sys
 # Each module registers its commands on `app` when imported; their heavy imports wait inside the commands.
 from glues_bench.cli import (  # noqa: F401
     demo_cmd,
+    profile_cmd,
     register_cmd,
     run_cmd,
     score_cmd,

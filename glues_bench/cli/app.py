@@ -10,6 +10,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: typer's rich formatting imports rich (about half of `--help`'s start-up time).
+    rich_markup_mode=None,
 )
 
 

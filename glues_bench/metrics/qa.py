@@ -21,22 +21,38 @@ import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from functools import cache
 
 from glues_bench.tasks.spec import QAScoring
 
-# The MLQA script's PUNCT, built once: `range(sys.maxunicode)` as there (U+10FFFF is not punctuation anyway).
-MLQA_PUNCT: frozenset[str] = frozenset(
-    {chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")}
-    | set(string.punctuation)
-)
 SQUAD_PUNCT: frozenset[str] = frozenset(string.punctuation)
 
-# str.translate with a deletion table removes exactly the same characters as the scripts' generator
-# `''.join(ch for ch in text if ch not in PUNCT)`, several times faster.
-_DELETE_TABLES: dict[str, dict[int, None]] = {
-    "es": dict.fromkeys(map(ord, MLQA_PUNCT)),
-    "squad-en": dict.fromkeys(map(ord, SQUAD_PUNCT)),
-}
+
+@cache
+def mlqa_punct() -> frozenset[str]:
+    """The MLQA script's PUNCT: `range(sys.maxunicode)` as there (U+10FFFF is not punctuation anyway).
+
+    Built on first use, not at import: scanning all of Unicode costs every process that imports the
+    metrics (each `run`, each worker) a few tenths of a second, and only QA scoring needs it."""
+    return frozenset(
+        {chr(i) for i in range(sys.maxunicode) if unicodedata.category(chr(i)).startswith("P")}
+        | set(string.punctuation)
+    )
+
+
+@cache
+def _delete_table(scoring: str) -> dict[int, None]:
+    """str.translate with a deletion table removes exactly the same characters as the scripts' generator
+    `''.join(ch for ch in text if ch not in PUNCT)`, several times faster."""
+    return dict.fromkeys(map(ord, mlqa_punct() if scoring == "es" else SQUAD_PUNCT))
+
+
+def __getattr__(name: str) -> frozenset[str]:  # `MLQA_PUNCT` stays importable, built when first asked for
+    if name == "MLQA_PUNCT":
+        return mlqa_punct()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _ARTICLES: dict[str, re.Pattern[str]] = {
     "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
     "squad-en": re.compile(r"\b(a|an|the)\b"),
@@ -47,7 +63,7 @@ def normalize_answer(text: str, scoring: QAScoring) -> str:
     """The scripts' normalisation, in their order: lower → punctuation → articles → whitespace."""
     if scoring not in _ARTICLES:
         raise ValueError(f"unknown QA scoring {scoring!r}; expected one of {sorted(_ARTICLES)}")
-    text = text.lower().translate(_DELETE_TABLES[scoring])
+    text = text.lower().translate(_delete_table(scoring))
     text = _ARTICLES[scoring].sub(" ", text)
     return " ".join(text.split())
 

@@ -17,7 +17,14 @@ Alembic on open. SQLite files use WAL and enforce foreign keys.
 """
 
 from glues_bench.store.engine import DB_ENV_VAR, DEFAULT_DB_URL, resolve_url
-from glues_bench.store.records import PredictionRecord, ReportedRecord, RunRecord, Snapshot, SubmissionRecord
+from glues_bench.store.records import (
+    PredictionRecord,
+    ProfileRecord,
+    ReportedRecord,
+    RunRecord,
+    Snapshot,
+    SubmissionRecord,
+)
 from glues_bench.store.store import ImportSummary, RunKey, Store, canonical_hash, hparams_hash, open_store
 
 __all__ = [
@@ -25,6 +32,7 @@ __all__ = [
     "DEFAULT_DB_URL",
     "ImportSummary",
     "PredictionRecord",
+    "ProfileRecord",
     "ReportedRecord",
     "RunKey",
     "RunRecord",

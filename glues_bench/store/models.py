@@ -210,3 +210,37 @@ class ReportedResult(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     submission: Mapped[Submission] = relationship(back_populates="reported")
+
+
+class ModelProfileRow(Base):
+    """A checkpoint's measured speed and memory on one device (`glues-bench profile`).
+
+    Keyed by the weights' sha256 and the device description (which names the thread count on CPU), so a
+    profile on another device is a new row and never overwrites or mixes with this one; profiling again
+    on the same device replaces the row. `tasks` holds `profile.TaskProfile.to_json()` per task.
+    """
+
+    __tablename__ = "model_profiles"
+    __table_args__ = (
+        UniqueConstraint("checkpoint_sha256", "device", name="uq_model_profiles_key"),
+        CheckConstraint(_in("memory_kind", ("rss", "cuda_max_allocated")), name="memory_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(200))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL"), index=True
+    )
+    device_kind: Mapped[str] = mapped_column(String(20))
+    threads: Mapped[int] = mapped_column(Integer)
+    memory_kind: Mapped[str] = mapped_column(String(30))
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    weights_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    repeats: Mapped[int] = mapped_column(Integer)
+    library_versions: Mapped[dict[str, str]] = mapped_column(JSON)
+    harness_version: Mapped[str | None] = mapped_column(String(40))
+    tasks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    submission: Mapped[Submission | None] = relationship()

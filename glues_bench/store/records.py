@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from glues_bench.profile import TaskProfile
+
 
 @dataclass(frozen=True)
 class SubmissionRecord:
@@ -106,3 +108,27 @@ class Snapshot:
         times = [r.finished_at for r in self.runs if r.finished_at is not None]
         times += [r.imported_at for r in self.reported]
         return max(times, default=None)
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    """A stored `glues-bench profile`: one checkpoint (by weights sha256) on one device."""
+
+    id: int
+    submission: str | None
+    """The registered name it was profiled under (None if that submission was deleted since)."""
+    checkpoint_sha256: str
+    device: str
+    device_kind: str
+    threads: int
+    memory_kind: str
+    peak_memory_bytes: int | None
+    weights_bytes: int | None
+    repeats: int
+    library_versions: dict[str, str]
+    harness_version: str | None
+    measured_at: datetime
+    tasks: tuple[TaskProfile, ...]
+
+    def task(self, name: str) -> TaskProfile | None:
+        return next((t for t in self.tasks if t.task == name), None)

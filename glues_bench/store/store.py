@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -28,6 +28,7 @@ from glues_bench.store.models import (
     RUN_ROLES,
     SPLITS,
     MetricValue,
+    ModelProfileRow,
     PredictionArtifact,
     ReportedResult,
     Run,
@@ -35,12 +36,16 @@ from glues_bench.store.models import (
 )
 from glues_bench.store.records import (
     PredictionRecord,
+    ProfileRecord,
     ReportedRecord,
     RunRecord,
     Snapshot,
     SubmissionRecord,
 )
 from glues_bench.store.reported import ReportedFile, ReportedModel, load_reported_file
+
+if TYPE_CHECKING:
+    from glues_bench.profile import ModelProfile
 
 MAX_ERROR_CHARS = 20_000
 
@@ -458,6 +463,57 @@ class Store:
             counts["removed"] += 1
         return counts
 
+    # -- model profiles (speed and memory per device) ----------------------------------------------
+
+    def put_profile(
+        self, profile: ModelProfile, *, submission: str | None = None, measured_at: datetime | None = None
+    ) -> ProfileRecord:
+        """Store a profile under (weights sha256, device): replaces that device's previous profile of
+        the same weights, never another device's. `submission` names the registered model, if any."""
+        import glues_bench
+
+        if not profile.tasks:
+            raise StoreError("a profile needs at least one task")
+        with self._transaction(self._writer) as session:
+            submission_id = _submission_by_name(session, submission).id if submission else None
+            row = session.scalar(
+                select(ModelProfileRow).where(
+                    ModelProfileRow.checkpoint_sha256 == profile.checkpoint_sha256,
+                    ModelProfileRow.device == profile.device,
+                )
+            )
+            if row is None:
+                row = ModelProfileRow(checkpoint_sha256=profile.checkpoint_sha256, device=profile.device)
+                session.add(row)
+            row.submission_id = submission_id
+            row.device_kind, row.threads, row.memory_kind = (
+                profile.device_kind,
+                profile.threads,
+                profile.memory_kind,
+            )
+            row.peak_memory_bytes, row.weights_bytes = profile.peak_memory_bytes, profile.weights_bytes
+            row.repeats, row.library_versions = profile.repeats, dict(profile.library_versions)
+            row.harness_version = glues_bench.__version__
+            row.tasks = [task.to_json() for task in profile.tasks]
+            row.measured_at = measured_at or _now()
+            session.flush()
+            return _profile_record(row, submission)
+
+    def list_profiles(
+        self, *, checkpoint_sha256: str | None = None, submission: str | None = None
+    ) -> list[ProfileRecord]:
+        """Stored profiles (optionally of one checkpoint or one registered name), sorted by id."""
+        with self.session() as session:
+            query = select(ModelProfileRow).options(selectinload(ModelProfileRow.submission))
+            if checkpoint_sha256 is not None:
+                query = query.where(ModelProfileRow.checkpoint_sha256 == checkpoint_sha256)
+            if submission is not None:
+                query = query.where(
+                    ModelProfileRow.submission_id == _submission_by_name(session, submission).id
+                )
+            rows = session.scalars(query.order_by(ModelProfileRow.id)).all()
+            return [_profile_record(row, row.submission.name if row.submission else None) for row in rows]
+
     # -- reading everything ------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
@@ -639,3 +695,15 @@ def _run_record(row: Run) -> RunRecord:
             for p in sorted(row.predictions, key=lambda p: p.split)
         ),
     )
+
+
+def _profile_record(row: ModelProfileRow, submission: str | None) -> ProfileRecord:
+    from glues_bench.profile import TaskProfile
+
+    return ProfileRecord(
+        id=row.id, submission=submission, checkpoint_sha256=row.checkpoint_sha256, device=row.device,
+        device_kind=row.device_kind, threads=row.threads, memory_kind=row.memory_kind,
+        peak_memory_bytes=row.peak_memory_bytes, weights_bytes=row.weights_bytes, repeats=row.repeats,
+        library_versions=dict(row.library_versions), harness_version=row.harness_version,
+        measured_at=row.measured_at, tasks=tuple(TaskProfile.from_json(t) for t in row.tasks),
+    )  # fmt: skip

@@ -25,8 +25,18 @@ from glues_bench.errors import DataError, GluesError
 from glues_bench.train.batching import as_array
 from glues_bench.train.heads import Encoded, _ids, chunked, model_input_keys, require_fast_tokenizer
 
-Offsets = tuple[tuple[int, int] | None, ...]
-"""Per token: its character span in the context, or None for question and special tokens."""
+Offsets = np.ndarray
+"""Per token, a row [start, end) of its character span in the context; [-1, -1] for question and special
+tokens. An int32 array of shape (tokens, 2): 8 bytes a token where tuples of Python ints took ~100, which
+for TAR dev's windows of 384-512 tokens was most of the evaluation features' memory."""
+
+NOT_CONTEXT = -1
+
+QA_ENCODE_CHUNK = 256
+"""Questions tokenised per call. The tokenizer's output for one call is Python lists (ids, offset tuples)
+of every window, several hundred bytes a token; small calls keep that transient peak, and the RSS the
+allocator keeps after it, small (TAR small dev, 512 tokens: +719 MiB RSS at 2,000 a call, +166 MiB at 256;
+`scripts/bench_qa_memory.py`)."""
 
 QUESTION_MARGIN = 2
 """Tokens of slack between the question budget and the stride, in case a cut question re-tokenises longer."""
@@ -57,7 +67,7 @@ class ExtractiveQAHead:
         question_budget = max_length // 2
         stride = doc_stride_for(tokenizer, max_length, question_budget, task.spec.doc_stride)
         features, sources = [], []
-        for chunk in chunked(examples):
+        for chunk in chunked(examples, QA_ENCODE_CHUNK):
             encoding = tokenizer(
                 # run_qa strips leading spaces: some questions start with many, which wastes the window.
                 fit_questions([questions[i].lstrip() for i in chunk], tokenizer, question_budget),
@@ -135,23 +145,36 @@ def cls_position(input_ids: list[int], tokenizer) -> int:
 
 
 def context_offsets(offsets: Sequence[tuple[int, int]], sequence_ids: Sequence[int | None]) -> Offsets:
-    return tuple(tuple(o) if s == 1 else None for o, s in zip(offsets, sequence_ids, strict=True))
+    """The tokenizer's offsets with every token outside the context (sequence id ≠ 1) set to -1."""
+    array = np.array(offsets, dtype=np.int32).reshape(len(offsets), 2)
+    in_context = np.fromiter((s == 1 for s in sequence_ids), dtype=bool, count=len(sequence_ids))
+    array[~in_context] = NOT_CONTEXT
+    return array
+
+
+def offsets_array(spans: Sequence[tuple[int, int] | None]) -> Offsets:
+    """Character spans with None for non-context tokens → the (tokens, 2) int32 array `Offsets`."""
+    array = np.full((len(spans), 2), NOT_CONTEXT, dtype=np.int32)
+    for i, span in enumerate(spans):
+        if span is not None:
+            array[i] = span
+    return array
 
 
 def answer_token_span(offsets: Offsets, start_char: int, end_char: int, cls_index: int) -> tuple[int, int]:
     """Token positions of the first and last token of [start_char, end_char), or CLS twice when the
     answer is not entirely inside this window's part of the context."""
-    context = [i for i, o in enumerate(offsets) if o is not None]
-    if not context:
+    context = np.flatnonzero(offsets[:, 0] != NOT_CONTEXT)
+    if not len(context):
         return cls_index, cls_index
-    first, last = context[0], context[-1]
-    if not (offsets[first][0] <= start_char and offsets[last][1] >= end_char):
+    first, last = int(context[0]), int(context[-1])
+    if not (offsets[first, 0] <= start_char and offsets[last, 1] >= end_char):
         return cls_index, cls_index
     start = first
-    while start <= last and offsets[start][0] <= start_char:
+    while start <= last and offsets[start, 0] <= start_char:
         start += 1
     end = last
-    while end >= first and offsets[end][1] >= end_char:
+    while end >= first and offsets[end, 1] >= end_char:
         end -= 1
     return start - 1, end + 1
 
@@ -159,18 +182,25 @@ def answer_token_span(offsets: Offsets, start_char: int, end_char: int, cls_inde
 def best_span(
     windows: Sequence[tuple[np.ndarray, np.ndarray, Offsets]], n_best_size: int, max_answer_length: int
 ) -> tuple[int, int] | None:
-    """Character span of the highest start+end logit over all windows of one question, or None."""
+    """Character span of the highest start+end logit over all windows of one question, or None.
+
+    The n-best starts × n-best ends of a window are scored as one matrix; `argmax` takes the first
+    maximum in start-major order and a later window must beat the best strictly, so ties resolve as in
+    the candidate loop of HF's `postprocess_qa_predictions` (a stable sort over the same order).
+    """
     best: tuple[float, int, int] | None = None
     for start_logits, end_logits, offsets in windows:
-        starts = np.argsort(start_logits)[-1 : -n_best_size - 1 : -1].tolist()
-        ends = np.argsort(end_logits)[-1 : -n_best_size - 1 : -1].tolist()
-        for start in starts:
-            for end in ends:
-                if offsets[start] is None or offsets[end] is None:
-                    continue
-                if end < start or end - start + 1 > max_answer_length:
-                    continue
-                score = float(start_logits[start] + end_logits[end])
-                if best is None or score > best[0]:  # strict: ties keep the first, like a stable sort
-                    best = (score, offsets[start][0], offsets[end][1])
+        starts = np.argsort(start_logits)[-1 : -n_best_size - 1 : -1]
+        ends = np.argsort(end_logits)[-1 : -n_best_size - 1 : -1]
+        in_context = offsets[:, 0] != NOT_CONTEXT
+        width = ends[None, :] - starts[:, None] + 1
+        valid = in_context[starts][:, None] & in_context[ends][None, :] & (width >= 1)
+        valid &= width <= max_answer_length
+        if not valid.any():
+            continue
+        scores = np.where(valid, start_logits[starts][:, None] + end_logits[ends][None, :], -np.inf)
+        row, column = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        score = float(scores[row, column])
+        if best is None or score > best[0]:  # strict: ties keep the first, like a stable sort
+            best = (score, int(offsets[starts[row], 0]), int(offsets[ends[column], 1]))
     return None if best is None else (best[1], best[2])
