@@ -157,7 +157,9 @@ def test_measured_model_shows_the_dev_selected_test_score(site: dict):
 
 def test_untrusted_names_render_as_text_on_every_page(site: dict):
     pages = sorted(site["out"].rglob("*.html"))
-    assert len(pages) == 1 + 8 + 10 + len(site["snapshot"].runs)
+    cells = {(r.submission, r.task) for r in site["snapshot"].runs}  # one page per model × task with runs
+    assert len(cells) == 11 and len(site["snapshot"].runs) == 14
+    assert len(pages) == 1 + 8 + 10 + len(cells)
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for page in pages:
         html = page.read_text(encoding="utf-8")
@@ -166,9 +168,12 @@ def test_untrusted_names_render_as_text_on_every_page(site: dict):
     evil_model = next(site["out"].glob("models/script-alert-1-script-*.html"))
     for page in [site["out"] / "index.html", site["out"] / "tasks" / "pos.html", evil_model]:
         assert escaped in page.read_text(encoding="utf-8"), page
-    evil_runs = [r.id for r in site["snapshot"].runs if r.submission == EVIL]
-    for run_id in evil_runs:
-        assert escaped in (site["out"] / "runs" / f"{run_id}.html").read_text(encoding="utf-8")
+    evil_pages = sorted(site["out"].glob("runs/script-alert-1-script-*--*.html"))
+    assert [p.name.rsplit("--", 1)[1] for p in evil_pages] == ["mldoc.html", "pos.html", "xnli.html"]
+    for page in evil_pages:
+        assert escaped in page.read_text(encoding="utf-8"), page
+    # the failed run's traceback (which holds the markup) is on its page, escaped
+    assert "Traceback: " + escaped in evil_pages[0].read_text(encoding="utf-8")
     assert b"<script>alert" not in (site["out"] / "score_vs_params.svg").read_bytes()
 
 
@@ -199,9 +204,30 @@ def test_every_link_resolves_on_disk_without_network(site: dict):
 
 def test_run_page_links_its_predictions(site: dict):
     (run,) = [r for r in site["snapshot"].runs if r.predictions]
-    html = (site["out"] / "runs" / f"{run.id}.html").read_text(encoding="utf-8")
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    html = page.read_text(encoding="utf-8")
     assert 'href="../../../predictions/ner%20test.json"' in html
-    assert run.predictions[0].sha256 in html
+    assert run.predictions[0].sha256[:12] in html
+    twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    assert [p["sha256"] for r in twin["runs"] for p in r["predictions"]] == [run.predictions[0].sha256]
+
+
+def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: dict):
+    """NER of our model: 2 configs × 2 seeds on one page; the dev-selected config's seeds are `selected`."""
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    ours = [r for r in site["snapshot"].runs if r.submission == OURS and r.task == "ner"]
+    assert [r["id"] for r in twin["runs"]] == [r.id for r in ours]
+    chosen = {r.id for r in ours if r.hparams["learning_rate"] == 5e-5}  # dev 80, 82 beat 79, 80
+    assert {r["id"] for r in twin["runs"] if r["selected"]} == chosen
+    assert all(r["counted"] for r in twin["runs"])
+    assert [r["test_score"] for r in twin["runs"]] == [70.0, 72.0, 90.0, 91.0]
+    assert len(twin["provenance"]) == 1 and {r["provenance"] for r in twin["runs"]} == {"P1"}
+    html = page.read_text(encoding="utf-8")
+    for run in ours:  # each run has an anchor, and the model page's config table links it
+        assert f'id="run-{run.id}"' in html
+    model_html = next(site["out"].glob("models/albeto-tiny-ours-*.html")).read_text(encoding="utf-8")
+    assert f'href="../runs/{page.name}#run-{ours[0].id}"' in model_html
 
 
 def test_rebuild_removes_stale_files_and_refuses_foreign_folders(site: dict, tmp_path: Path):
@@ -347,7 +373,7 @@ def test_index_cells_show_the_documents_numbers(site: dict, capsys: pytest.Captu
 
 
 # Where each page type is written: the test's own list, so a new page type fails here until it is added.
-PAGE_FILES = {"IndexPage": ["index.html"], "TaskPage": "tasks", "ModelPage": "models", "RunPage": "runs"}
+PAGE_FILES = {"IndexPage": ["index.html"], "TaskPage": "tasks", "ModelPage": "models", "RunsPage": "runs"}
 
 
 def _field_names(page_type: type) -> set[str]:

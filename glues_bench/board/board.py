@@ -27,7 +27,7 @@ from glues_bench.board.text import format_params
 from glues_bench.tasks import TASK_ORDER, all_tasks
 
 if TYPE_CHECKING:
-    from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
+    from glues_bench.store.records import ReportedRecord, RunRecord, Snapshot, SubmissionRecord
     from glues_bench.tasks import ResolvedTask
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "model_entry",
     "pareto_front",
     "performance_ratio",
+    "runs_by_cell",
     "selected_result",
     "size_ratio",
 ]
@@ -197,23 +198,40 @@ def default_tasks() -> dict[str, ResolvedTask]:
     return {name: spec.resolve() for name, spec in all_tasks().items()}
 
 
+def runs_by_cell(runs: Iterable[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
+    """Runs grouped by (submission, task), in id order: one pass, so a board does not rescan every run
+    for every model × task."""
+    grouped: dict[tuple[str, str], list[RunRecord]] = {}
+    for run in runs:
+        grouped.setdefault((run.submission, run.task), []).append(run)
+    return grouped
+
+
 def model_entry(
-    snapshot: Snapshot, submission: SubmissionRecord, tasks: Mapping[str, ResolvedTask] | None = None
+    snapshot: Snapshot,
+    submission: SubmissionRecord,
+    tasks: Mapping[str, ResolvedTask] | None = None,
+    *,
+    cells: Mapping[tuple[str, str], Sequence[RunRecord]] | None = None,
+    reported: Mapping[str, Sequence[ReportedRecord]] | None = None,
 ) -> ModelEntry:
-    """A submission's task results: reported numbers for `reported` models, selected runs otherwise."""
+    """A submission's task results: reported numbers for `reported` models, selected runs otherwise.
+    `cells` (`runs_by_cell`) and `reported` (by submission) may be passed grouped once for many models."""
     resolved = default_tasks() if tasks is None else tasks
     results: dict[str, TaskResult] = {}
+    if submission.origin == "reported":
+        own = (
+            reported.get(submission.name, ())
+            if reported is not None
+            else [r for r in snapshot.reported if r.submission == submission.name]
+        )
     for name, task in resolved.items():
         spec = task.spec
         if submission.origin == "reported":
-            values = {
-                r.metric: r.value
-                for r in snapshot.reported
-                if r.submission == submission.name and r.task == name
-            }
-            result = reported_task_result(spec, values)
+            result = reported_task_result(spec, {r.metric: r.value for r in own if r.task == name})
         else:
-            result = selected_result(snapshot.runs, submission, task)
+            runs = cells.get((submission.name, name), ()) if cells is not None else snapshot.runs
+            result = selected_result(runs, submission, task)
         if result is not None:
             results[name] = result
     return ModelEntry(
@@ -228,4 +246,9 @@ def model_entry(
 
 def leaderboard_from_snapshot(snapshot: Snapshot, reference: str = REFERENCE_MODEL) -> Leaderboard:
     tasks = default_tasks()
-    return build_leaderboard([model_entry(snapshot, s, tasks) for s in snapshot.submissions], reference)
+    cells = runs_by_cell(snapshot.runs)
+    reported: dict[str, list[ReportedRecord]] = {}
+    for record in snapshot.reported:
+        reported.setdefault(record.submission, []).append(record)
+    entries = [model_entry(snapshot, s, tasks, cells=cells, reported=reported) for s in snapshot.submissions]
+    return build_leaderboard(entries, reference)
