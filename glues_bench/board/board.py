@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
+from glues_bench.board.efficiency import Efficiency, model_efficiency, reference_device
 from glues_bench.board.selection import (
     TaskResult,
     reported_task_result,
@@ -62,6 +63,8 @@ class ModelEntry:
     params: int | None
     params_display: str | None
     tasks: Mapping[str, TaskResult]
+    efficiency: Mapping[str, Efficiency] = field(default_factory=dict)
+    """device → measured speed and memory there (`glues-bench profile`); empty when never profiled."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ class Leaderboard:
     reference: str
     reference_params: int | None
     reference_average: float | None
+    efficiency_device: str | None = None
+    """The device the index's efficiency columns and the throughput plot use (see `board.efficiency`)."""
 
 
 def model_average(tasks: Mapping[str, TaskResult], task_names: Sequence[str] = TASK_ORDER) -> float | None:
@@ -143,7 +148,8 @@ def build_leaderboard(
                 performance_ratio=ratios[1],
             )
         )
-    return Leaderboard(tuple(rows), tuple(task_names), reference, ref_params, ref_average)
+    device = reference_device(m.efficiency for m in models)
+    return Leaderboard(tuple(rows), tuple(task_names), reference, ref_params, ref_average, device)
 
 
 def _n_scored(tasks: Mapping[str, TaskResult], task_names: Sequence[str]) -> int:
@@ -241,6 +247,7 @@ def model_entry(
         params=submission.params_total,
         params_display=format_params(submission.params_total, submission.params_as_printed),
         tasks=results,
+        efficiency=model_efficiency(submission, snapshot.profiles),
     )
 
 

@@ -49,7 +49,7 @@ def leaderboard(
     from glues_bench.store import open_store
 
     with open_store(db) as store:
-        snapshot = store.snapshot()
+        snapshot = store.snapshot(provenance=False)  # the table needs scores and keys, not provenance
     board = leaderboard_from_snapshot(snapshot, reference)
     if as_json:
         document = leaderboard_json(board, snapshot.last_updated)

@@ -28,13 +28,14 @@ from glues_bench import __version__
 from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
 from glues_bench.errors import SiteError
 from glues_bench.site import pages
-from glues_bench.site.plots import score_vs_params_svg
+from glues_bench.site.plots import score_vs_params_svg, score_vs_throughput_svg
 from glues_bench.store.records import Snapshot
 from glues_bench.tasks import all_tasks
 
 MARKER = ".glues-bench-site"
 """Lists the files the last build wrote; only a folder holding it (or an empty one) is rebuilt."""
 PLOT_FILE = "score_vs_params.svg"
+THROUGHPUT_PLOT_FILE = "score_vs_throughput.svg"
 STATIC_FILES = ("style.css",)
 TEMP_SUFFIX = ".glues-tmp"
 """A file being written; renamed over its target when complete. A killed build may leave one; the next
@@ -51,6 +52,8 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["fmt2"] = fmt2
+    env.filters["hparams_text"] = pages.hparams_text
+    env.filters["memory"] = pages.memory_text
     env.filters["sortkey"] = lambda v: "" if v is None else repr(float(v))
     env.globals["nav_tasks"] = [{"name": n, "column": s.paper_column} for n, s in all_tasks().items()]
     return env
@@ -75,9 +78,13 @@ def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_
         )
         files[twin_path] = _compact_json(pages.page_json(content)) if twin is None else twin
 
-    index = pages.index_page(board, snapshot, PLOT_FILE)
+    index = pages.index_page(board, snapshot, PLOT_FILE, THROUGHPUT_PLOT_FILE)
     if index.plot is not None:
         files[PLOT_FILE] = score_vs_params_svg(index.plot_points, board.reference_average)
+    if index.throughput_plot is not None and board.efficiency_device is not None:
+        files[THROUGHPUT_PLOT_FILE] = score_vs_throughput_svg(
+            index.throughput_points, board.efficiency_device, board.reference_average
+        )
     # index.json is the leaderboard document itself: byte-identical to `glues-bench leaderboard --json`
     page("index.html", "index.html.j2", index, twin=leaderboard_text(index.document))
     for task in all_tasks():
@@ -114,7 +121,8 @@ def _previous_build(out_dir: Path) -> list[str]:
     marker = out_dir / MARKER
     if marker.is_file():
         return [line for line in marker.read_text(encoding="utf-8").splitlines() if line]
-    if any(out_dir.iterdir()):
+    # Empty, or holding only a marker that a killed first build was writing: ours to build into.
+    if any(p.name != MARKER + TEMP_SUFFIX for p in out_dir.iterdir()):
         raise SiteError(f"site output {out_dir} is not empty and was not built by glues-bench; choose --out")
     return []
 

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from glues_bench.board import (
     Leaderboard,
+    LeaderboardRow,
     Stat,
     TaskResult,
     counted_runs,
@@ -35,7 +36,8 @@ from glues_bench.board import (
     task_result_json,
     task_score,
 )
-from glues_bench.site.plots import PlotPoint
+from glues_bench.board.efficiency import Efficiency
+from glues_bench.site.plots import PlotPoint, ThroughputPoint
 from glues_bench.store.records import PredictionRecord, RunRecord, Snapshot, SubmissionRecord
 from glues_bench.tasks import all_tasks
 
@@ -43,6 +45,7 @@ __all__ = [
     "PAGE_TYPES",
     "Cell",
     "ConfigRow",
+    "EfficiencyCells",
     "InHouseNote",
     "IndexPage",
     "IndexRow",
@@ -53,7 +56,6 @@ __all__ = [
     "Provenance",
     "ReportedValue",
     "RunGroup",
-    "RunLink",
     "RunRow",
     "RunsPage",
     "SelectedResult",
@@ -62,9 +64,11 @@ __all__ = [
     "TaskColumn",
     "TaskInfo",
     "TaskPage",
+    "efficiency_cells",
     "hparams_text",
     "index_page",
     "iso",
+    "memory_text",
     "model_href",
     "model_page",
     "model_slug",
@@ -79,6 +83,7 @@ __all__ = [
     "site_context",
     "task_href",
     "task_page",
+    "throughput_points",
 ]
 
 
@@ -190,6 +195,46 @@ class IndexRow:
     average: float | None
     average_best: bool
     cells: tuple[Cell, ...]
+    efficiency: EfficiencyCells
+
+
+@dataclass(frozen=True)
+class EfficiencyCells:
+    """The index's efficiency columns for one model, on the board's efficiency device."""
+
+    examples_per_s: float | None
+    examples_per_s_text: str
+    latency_p50_ms: float | None
+    latency_text: str
+    peak_memory_bytes: int | None
+    memory_text: str
+    title: str
+
+
+def memory_text(n_bytes: int | None) -> str:
+    return "—" if n_bytes is None else f"{n_bytes / 2**20:.0f} MiB"
+
+
+def efficiency_cells(row: LeaderboardRow, device: str | None) -> EfficiencyCells:
+    efficiency = row.efficiency.get(device) if device is not None else None
+    if efficiency is None:
+        others = ", ".join(row.efficiency) or "none"
+        return EfficiencyCells(
+            None, "—", None, "—", None, "—", f"not profiled on this device (profiled: {others})"
+        )
+    return EfficiencyCells(
+        examples_per_s=efficiency.examples_per_s,
+        examples_per_s_text=f"{efficiency.examples_per_s:.1f}",
+        latency_p50_ms=efficiency.latency_p50_ms,
+        latency_text=f"{efficiency.latency_p50_ms:.1f}",
+        peak_memory_bytes=efficiency.peak_memory_bytes,
+        memory_text=memory_text(efficiency.peak_memory_bytes),
+        title=(
+            f"geometric mean over {efficiency.n_tasks} task(s) "
+            f"({', '.join(t.task for t in efficiency.tasks)}), "
+            f"{efficiency.threads} thread(s), measured {efficiency.measured_at}"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -212,10 +257,16 @@ class IndexPage:
     in_house: tuple[InHouseNote, ...]
     plot: str | None
     plot_points: tuple[PlotPoint, ...]
+    efficiency_device: str | None
+    throughput_plot: str | None
+    throughput_points: tuple[ThroughputPoint, ...]
 
 
-def index_page(board: Leaderboard, snapshot: Snapshot, plot_file: str | None) -> IndexPage:
-    """The index; `plot_file` names the score-vs-params plot when there are points to draw."""
+def index_page(
+    board: Leaderboard, snapshot: Snapshot, plot_file: str | None, throughput_plot_file: str | None = None
+) -> IndexPage:
+    """The index; `plot_file` names the score-vs-params plot when there are points to draw, and
+    `throughput_plot_file` the score-vs-throughput one."""
     specs = all_tasks()
     best: dict[str, float | None] = {
         "size_ratio": _best([row.size_ratio for row in board.rows]),
@@ -261,9 +312,11 @@ def index_page(board: Leaderboard, snapshot: Snapshot, plot_file: str | None) ->
                 average=row.average,
                 average_best=row.average is not None and row.average == best["average"],
                 cells=tuple(cells),
+                efficiency=efficiency_cells(row, board.efficiency_device),
             )
         )
     points = plot_points(board)
+    fast = throughput_points(board)
     return IndexPage(
         title="GLUES leaderboard",
         document=leaderboard_json(board, snapshot.last_updated),
@@ -279,6 +332,9 @@ def index_page(board: Leaderboard, snapshot: Snapshot, plot_file: str | None) ->
         ),
         plot=plot_file if points else None,
         plot_points=points,
+        efficiency_device=board.efficiency_device,
+        throughput_plot=throughput_plot_file if fast else None,
+        throughput_points=fast,
     )
 
 
@@ -340,6 +396,25 @@ def site_context(board: Leaderboard, snapshot: Snapshot) -> SiteContext:
     }
     selected = {i for row in board.rows for result in row.tasks.values() for i in result.run_ids}
     return SiteContext(cells=cells, counted=frozenset(counted), selected=frozenset(selected))
+
+
+def throughput_points(board: Leaderboard) -> tuple[ThroughputPoint, ...]:
+    """Complete models profiled on the board's efficiency device, flagged when on the Pareto front
+    (no other model is both at least as fast and at least as good)."""
+    device = board.efficiency_device
+    rows = [r for r in board.rows if r.average is not None and device in r.efficiency]
+    speeds = [r.efficiency[device].examples_per_s for r in rows]  # type: ignore[index]
+    front = pareto_front([(-speed, r.average or 0.0) for speed, r in zip(speeds, rows, strict=True)])
+    return tuple(
+        ThroughputPoint(
+            name=r.name,
+            examples_per_s=speed,
+            average=r.average or 0.0,
+            reported=r.origin == "reported",
+            on_front=on_front,
+        )
+        for r, speed, on_front in zip(rows, speeds, front, strict=True)
+    )
 
 
 # -- runs, as listed on task and model pages --------------------------------------------------------
@@ -471,12 +546,6 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
 
 
 @dataclass(frozen=True)
-class RunLink:
-    id: int
-    href: str
-
-
-@dataclass(frozen=True)
 class ConfigRow:
     config_key: str
     hparams_text: str
@@ -484,7 +553,7 @@ class ConfigRow:
     dev_text: str
     test_text: str
     chosen: bool
-    runs: tuple[RunLink, ...]
+    run_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -496,6 +565,8 @@ class ModelTask:
     result: dict[str, Any] | None
     hparams_text: str
     dev_text: str
+    runs_href: str
+    """The page of this model's runs on the task (config rows link each run's anchor on it)."""
     configs: tuple[ConfigRow, ...]
 
 
@@ -546,6 +617,8 @@ class ModelPage:
     tasks: tuple[ModelTask, ...]
     reported: tuple[ReportedValue, ...]
     run_groups: tuple[RunGroup, ...]
+    efficiency: tuple[Efficiency, ...]
+    """Speed and memory per device (`glues-bench profile`), sorted by device."""
 
 
 def model_page(
@@ -564,6 +637,7 @@ def model_page(
                 result=task_result_json(result) if result else None,
                 hparams_text=hparams_text(result.hparams) if result else "—",
                 dev_text=fmt2(result.dev_score) if result else "—",
+                runs_href=runs_href(submission.name, name),
                 configs=tuple(
                     ConfigRow(
                         config_key=c.config_key,
@@ -572,7 +646,7 @@ def model_page(
                         dev_text=_stat_text(c.dev),
                         test_text=_stat_text(c.test),
                         chosen=c.config_key == result.config_key,
-                        runs=tuple(RunLink(i, run_href(submission.name, name, i)) for i in c.run_ids),
+                        run_ids=tuple(c.run_ids),
                     )
                     for c in (result.configs if result else ())
                 ),
@@ -597,6 +671,7 @@ def model_page(
             for r in snapshot.reported
             if r.submission == submission.name
         ),
+        efficiency=tuple(row.efficiency.values()),
         run_groups=tuple(
             run_group(submission.name, task, context.cells[(submission.name, task)], context)
             for task in sorted({t for (m, t) in context.cells if m == submission.name}, key=_task_position)
@@ -640,10 +715,10 @@ class PredictionLink(PredictionRecord):
 
 @dataclass(frozen=True)
 class RunRow:
-    """One run: its config, scores and state; its provenance is a `Provenance.key` of the page."""
+    """One run: its config, scores and state; its provenance is a `Provenance.key` of the page. Only
+    values (the template formats them): a page may hold thousands of runs, and its twin stays small."""
 
     id: int
-    anchor: str
     variant: str
     role: str
     status: str
@@ -651,16 +726,10 @@ class RunRow:
     selected: bool
     seed: int
     hparams: dict[str, Any]
-    hparams_text: str
-    hparams_hash: str
     dev_score: float | None
     test_score: float | None
-    dev_text: str
-    test_text: str
     metrics: dict[str, dict[str, float]]
-    metrics_text: str
     attempt: int
-    started_at: str | None
     finished_at: str | None
     duration_s: float | None
     durations: dict[str, float] | None
@@ -702,7 +771,6 @@ def runs_page(
         rows.append(
             RunRow(
                 id=run.id,
-                anchor=run_anchor(run.id),
                 variant=run.variant,
                 role=run.role,
                 status=run.status,
@@ -710,19 +778,10 @@ def runs_page(
                 selected=run.id in context.selected,
                 seed=run.seed,
                 hparams=run.hparams,
-                hparams_text=hparams_text(run.hparams),
-                hparams_hash=run.hparams_hash,
                 dev_score=dev,
                 test_score=test,
-                dev_text=fmt2(dev),
-                test_text=fmt2(test),
                 metrics=run.metrics,
-                metrics_text=" · ".join(
-                    f"{split}: " + ", ".join(f"{name} {fmt2(value)}" for name, value in values.items())
-                    for split, values in run.metrics.items()
-                ),
                 attempt=run.attempt,
-                started_at=iso(run.started_at),
                 finished_at=iso(run.finished_at),
                 duration_s=run.duration_s,
                 durations=run.durations,

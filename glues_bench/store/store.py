@@ -516,13 +516,17 @@ class Store:
 
     # -- reading everything ------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, provenance: bool = True) -> Snapshot:
         """Every submission, run (with metrics and predictions), reported value and profile, sorted by id.
 
         The bulk read path: Core selects of the record's columns (no ORM objects, no relationship
-        loading), metrics and predictions grouped by run in one pass each."""
+        loading), metrics and predictions grouped by run in one pass each. `provenance=False` reads only
+        what the leaderboard needs: the runs' free-form JSON provenance (`PROVENANCE_ONLY_COLUMNS`:
+        data fingerprints, durations, library versions, details) and error text are left None, which
+        halves the read of a large store."""
         run_table = Run.__table__
-        run_columns = [c for c in run_table.columns if c.key in _RUN_RECORD_COLUMNS]
+        skipped = set() if provenance else PROVENANCE_ONLY_COLUMNS
+        run_columns = [c for c in run_table.columns if c.key in _RUN_RECORD_COLUMNS and c.key not in skipped]
         with self.session() as session:
             submissions = session.scalars(select(Submission).order_by(Submission.id)).all()
             names = {s.id: s.name for s in submissions}
@@ -555,6 +559,7 @@ class Store:
                 runs.append(
                     RunRecord(
                         **values,
+                        **dict.fromkeys(skipped),
                         submission=names[row[-1]],
                         metrics=metrics.get(run_id, {}),
                         predictions=tuple(predictions.get(run_id, ())),
@@ -717,6 +722,10 @@ def _columns(row: Any, record_type: type, **derived: Any) -> Any:
     return record_type(**copied, **derived)
 
 
+PROVENANCE_ONLY_COLUMNS = frozenset(
+    {"data_fingerprint", "durations", "library_versions", "details", "error", "selection_rule"}
+)
+"""Run columns the leaderboard never reads (`Store.snapshot(provenance=False)` skips them)."""
 _RUN_RECORD_COLUMNS = frozenset(f.name for f in fields(RunRecord)) - {"submission", "metrics", "predictions"}
 """Run table columns copied into a `RunRecord` by name (the rest are derived)."""
 
