@@ -5,6 +5,8 @@ catch them; messages are one line.
     ├── SpecError                   a task spec is invalid
     ├── DataError                   a data file is missing or malformed (names file and line)
     │   ├── DataUnavailable         no source of a split could be found or reached
+    │   ├── RowCountDrift           a split's rows differ from its official count (under --strict)
+    │   ├── FetchError              a release file could not be downloaded or verified (names the URL)
     │   └── ContaminationError      the pretraining corpus overlaps an evaluation set
     ├── PredictionError             a predictions file does not match its gold file
     ├── StoreError                  the results database refused an operation
@@ -36,6 +38,14 @@ class DataError(GluesError):
 
 class DataUnavailable(DataError):
     """No source of a split could be found or reached (no local file, no hub copy or no network)."""
+
+
+class RowCountDrift(DataError):
+    """A split's row count differs from the official count its spec declares (raised under --strict)."""
+
+
+class FetchError(DataError):
+    """A release file could not be downloaded or verified; the message is one line naming the URL."""
 
 
 class ContaminationError(DataError):

@@ -44,6 +44,7 @@ class RunOptions:
     variants: dict[str, str] = field(default_factory=dict)
     progress: bool = True
     threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core)
+    strict: bool = False  # official row-count drift is an error (the task is skipped), not a warning
 
 
 @dataclass(frozen=True)
@@ -93,17 +94,21 @@ def resolve_grid(grid: str, spec: TaskSpec, large: bool) -> Grid:
 
 
 def load_task_data(
-    task: ResolvedTask, data_dir: Path | None, limit: int | None, train_limit: int | None = None
+    task: ResolvedTask,
+    data_dir: Path | None,
+    limit: int | None,
+    train_limit: int | None = None,
+    strict: bool = False,
 ) -> TaskData:
     """Load train/dev/test. With no train split available, split dev into train and dev and say so."""
     from glues_bench.data import DataUnavailable, load_split
 
-    dev = load_split(task, "dev", data_dir, limit=limit)
-    test = load_split(task, "test", data_dir, limit=limit)
+    dev = load_split(task, "dev", data_dir, limit=limit, strict=strict)
+    test = load_split(task, "test", data_dir, limit=limit, strict=strict)
     caps = [cap for cap in (limit, train_limit) if cap is not None]
     train_cap = min(caps) if caps else None
     try:
-        return TaskData(load_split(task, "train", data_dir, limit=train_cap), dev, test)
+        return TaskData(load_split(task, "train", data_dir, limit=train_cap, strict=strict), dev, test)
     except DataUnavailable:
         train_part, dev_part = split_dev(dev)
         if train_cap is not None and len(train_part.dataset) > train_cap:
@@ -234,9 +239,9 @@ def _run_task(
 ) -> TaskSummary:
     summary = TaskSummary(submission.name, task.name, task.variant)
     try:
-        data = load_task_data(task, options.data_dir, options.limit, options.train_limit)
+        data = load_task_data(task, options.data_dir, options.limit, options.train_limit, options.strict)
     except DataError as exc:
-        summary.note = f"skipped: {exc}"
+        summary.note = f"skipped: {exc}" + _data_hint(exc, options.data_dir)
         echo(f"{submission.name} × {task.name}: {summary.note}")
         bar.update(len(grid.configs()) * len(seeds))
         return summary
@@ -300,6 +305,16 @@ def _keep(status: str, overwrite: Overwrite) -> bool:
     if overwrite == "never":
         return True
     return status == "done"  # only-missing: redo failed and interrupted runs
+
+
+def _data_hint(exc: DataError, data_dir: Path | None) -> str:
+    """For missing data, where to look next (one line)."""
+    from glues_bench.data import DataUnavailable
+
+    if not isinstance(exc, DataUnavailable):
+        return ""
+    where = f" --data-dir {data_dir}" if data_dir is not None else ""
+    return f"; see `glues-bench data status{where}` and `glues-bench data fetch`"
 
 
 def _run_key(submission, task: ResolvedTask, job: Job, fingerprints: dict[str, str]):

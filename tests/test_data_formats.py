@@ -205,11 +205,12 @@ def test_missing_empty_and_undecodable_files(tmp_path: Path) -> None:
 def test_load_split_numbers_examples_and_limits(tmp_path: Path) -> None:
     write(tmp_path, "mldoc/spanish.dev", "CCAT\tuno\nECAT\tdos\nMCAT\ttres\n")
     task = get_task("mldoc").resolve()
-    full = load_split(task, "dev", tmp_path)
+    with pytest.warns(UserWarning, match="3 rows, but the official count is 1000"):
+        full = load_split(task, "dev", tmp_path)
     assert full.dataset["id"] == ["0", "1", "2"]
     assert full.dataset["label"] == ["CCAT", "ECAT", "MCAT"]
     assert full.files == (tmp_path / "mldoc/spanish.dev",)
-    assert full.source == str(tmp_path / "mldoc/spanish.dev")
+    assert full.source == f"{tmp_path / 'mldoc/spanish.dev'} [rows 3 ≠ official 1000]"
     first_two = load_split(task, "dev", tmp_path, limit=2)
     assert first_two.dataset.to_dict() == full.dataset.select(range(2)).to_dict()
     assert first_two.fingerprint != full.fingerprint
@@ -254,7 +255,7 @@ def test_no_source_at_all_is_data_unavailable(tmp_path: Path) -> None:
         DataUnavailable, match=r"task mldoc \(default\) split test: no data found; tried .*spanish\.test"
     ):
         load_split(task, "test", tmp_path)
-    with pytest.raises(DataUnavailable, match=r"tried .*mldoc/test\.tsv \(no hub copy in the task spec\)$"):
+    with pytest.raises(DataUnavailable, match=r"tried .*mldoc/test\.tsv \(MLDoc .*data prepare mldoc --rcv2"):
         load_split(task, "test", tmp_path)
     # Without --data-dir the message still says where files would be looked for, and the spec's note.
     with pytest.raises(DataUnavailable, match=r"tried <--data-dir>/mldoc/spanish\.train\.10000, .*Reuters"):

@@ -105,7 +105,7 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
 
 
 def serve(monkeypatch: pytest.MonkeyPatch, calls: list[tuple], dataset: Dataset | Exception) -> None:
-    def load_dataset(path, name=None, *, split, revision=None):
+    def load_dataset(path, name=None, *, split, revision=None, data_files=None):
         calls.append((path, name, split, revision))
         if isinstance(dataset, Exception):
             raise dataset
@@ -120,29 +120,6 @@ def quietly(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
-def test_conll2002_hub_uses_ner_tags_and_matches_the_file_fingerprint(
-    fake_hub: list, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    serve(monkeypatch, fake_hub, conll2002_hub())
-    task = get_task("ner").resolve()
-    with pytest.warns(UserWarning, match=r"hub:conll2002/es@unpinned: no revision pinned"):
-        from_hub = load_split(task, "dev", None)
-    assert fake_hub == [("conll2002", "es", "validation", None)]
-    assert from_hub.source == "hub:conll2002/es@unpinned"
-    assert from_hub.files == ()
-    assert from_hub.dataset.to_dict() == {
-        "id": ["0", "1"],
-        "tokens": [["El", "Pepe"], ["Ya"]],
-        "tags": [["O", "B-PER"], ["O"]],
-    }
-    # The same sentences as a local file give the same fingerprint: it covers content, not origin.
-    (tmp_path / "conll2002").mkdir()
-    (tmp_path / "conll2002/esp.testa").write_text("El DA O\nPepe NP B-PER\n\nYa RG O\n", encoding="utf-8")
-    from_file = load_split(task, "dev", tmp_path)
-    assert from_file.fingerprint == from_hub.fingerprint
-    assert len(fake_hub) == 1  # a local file wins: the hub is not asked
-
-
 def test_unpinned_warning_is_given_once(fake_hub: list, monkeypatch: pytest.MonkeyPatch) -> None:
     serve(monkeypatch, fake_hub, xnli_hub([0, 1]))
     task = get_task("xnli").resolve()
@@ -152,16 +129,6 @@ def test_unpinned_warning_is_given_once(fake_hub: list, monkeypatch: pytest.Monk
         warnings.simplefilter("always")
         load_split(task, "test", None)
     assert not [w for w in caught if "no revision pinned" in str(w.message)]
-
-
-def test_universal_dependencies_drops_multiword_tokens(
-    fake_hub: list, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    serve(monkeypatch, fake_hub, universal_dependencies_hub())
-    loaded = quietly(load_split, get_task("pos").resolve("ancora"), "test", None)
-    assert fake_hub == [("universal_dependencies", "es_ancora", "test", None)]
-    assert loaded.dataset["tokens"] == [["Vino", "de", "el", "mar"]]
-    assert loaded.dataset["tags"] == [["VERB", "ADP", "DET", "NOUN"]]
 
 
 def test_xnli_class_labels_become_names_and_limit_applies(
@@ -218,7 +185,7 @@ def test_pinned_revision_is_passed_and_named(fake_hub: list, monkeypatch: pytest
     task = get_task("xnli").resolve()
     sha = "0123456789abcdef0123456789abcdef01234567"
     pinned_dev = SplitSource(
-        hub=HubSource(path="facebook/xnli", config="es", split="validation", revision=sha)
+        hub=HubSource(kind="parquet", path="facebook/xnli", config="es", split="validation", revision=sha)
     )
     pinned = dataclasses.replace(task, splits={**task.splits, "dev": pinned_dev})
     with warnings.catch_warnings():

@@ -118,6 +118,9 @@ def test_missing_data_skips_the_task_with_a_message(submission, tmp_path: Path) 
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     [summary] = run_benchmark(store, [submission], [get_task("mldoc")], options, echo=messages.append)
     assert summary.ran == 0 and summary.note.startswith("skipped:") and "mldoc" in messages[0]
+    assert messages[0].endswith(
+        f"; see `glues-bench data status --data-dir {tmp_path}` and `glues-bench data fetch`"
+    )
 
 
 def test_without_train_split_dev_is_split_and_the_note_says_so(submission, tmp_path, shared_data) -> None:

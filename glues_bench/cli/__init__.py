@@ -6,6 +6,7 @@ import sys
 
 # Each module registers its commands on `app` when imported; their heavy imports wait inside the commands.
 from glues_bench.cli import (  # noqa: F401
+    data_cmd,
     demo_cmd,
     profile_cmd,
     register_cmd,

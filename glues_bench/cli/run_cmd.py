@@ -59,6 +59,12 @@ def run(
         help="Fall back to the HF hub for splits missing locally (default: only when --data-dir is omitted).",
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Skip a task whose split row counts differ from the official counts in its spec (default: "
+        "warn and record the difference with the run).",
+    ),
 ) -> None:
     """Fine-tune each model on each task over the grid; every run is stored with its provenance.
 
@@ -108,6 +114,7 @@ def run(
         variants=variants,
         progress=progress,
         threads=threads,
+        strict=strict,
     )
     hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
     hf_logging.disable_progress_bar()

@@ -59,11 +59,18 @@ def tasks(
         resolved = spec.resolve(variant.name)
         for split, source in resolved.splits.items():
             local = " | ".join(source.local.paths) if source.local else "-"
-            hub = f"{source.hub.path}/{source.hub.config or ''}:{source.hub.split}" if source.hub else "-"
+            hub = (
+                f"{source.hub.path}/{source.hub.config or ''}:{source.hub.split} ({source.hub.kind})"
+                if source.hub
+                else "-"
+            )
             console.print(f"  {split:5}  local: {local}   hub: {hub}")
     for grid_name, grid in spec.grids.items():
         console.print(
             f"grid {grid_name}: batch {list(grid.batch_sizes)} × lr {list(grid.learning_rates)}"
             f" × epochs {list(grid.epochs)} = {len(grid.configs())} configs"
         )
-    console.print(f"citation: {spec.citation}\nlicence: {spec.licence}")
+    research = " (research use only)" if spec.research_only else ""
+    console.print(f"citation: {spec.citation}\nlicence: {spec.licence}{research}")
+    for release in spec.downloads:
+        console.print(f"download: {release.url} ({release.cited})")

@@ -5,10 +5,16 @@ positional `id` of token and sequence classification: the loader adds it once ev
 been read, because a split may concatenate several files. Readers validate as they go and raise
 `DataError` one-liners that name the file and line (`xnli/dev.tsv:17: expected 5 tab-separated columns,
 got 3`), so a bad file never turns into a silently wrong dataset.
+
+Line-based readers stream: they hold one line at a time (at most `MAX_LINE_BYTES`, so a corrupt file
+with a 50 MB line fails fast in bounded memory) and stop at `limit` examples instead of parsing the
+whole file first. JSON is parsed whole (a SQuAD file is often a single line) but every string field is
+bounded by `MAX_FIELD_CHARS`.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -19,7 +25,13 @@ from glues_bench.errors import DataError
 from glues_bench.tasks.spec import LocalFormat, TaskType
 
 Columns = dict[str, list[Any]]
-Reader = Callable[[Path, frozenset[str]], Columns]
+Reader = Callable[[Path, frozenset[str], "int | None"], Columns]
+"""(file, label set, limit) → columns; `limit` stops reading after that many examples."""
+
+MAX_LINE_BYTES = 1 << 20
+"""No line of a line-based GLUES file comes near 1 MiB (MLDoc documents are a few KB)."""
+MAX_FIELD_CHARS = 1 << 20
+"""No SQuAD-style context, question or answer comes near a million characters."""
 
 _CONLL_SEPARATOR = re.compile(r"[ \t]+")  # not str.split(): a word may hold a no-break space
 _DOCSTART = "-DOCSTART-"
@@ -43,10 +55,43 @@ def read_text(path: Path) -> str:
     return text
 
 
+def iter_lines(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its end) for each line, read one at a time.
+
+    Lines end at `\n` only (not `splitlines()`: text may legitimately contain U+2028, \x1c and friends);
+    a trailing `\r` is dropped and so is a leading BOM. Missing, undecodable or blank files and lines
+    longer than `max_line_bytes` raise a one-line `DataError` naming the file and line.
+    """
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise DataError(f"{path}: is a directory, expected a file") from exc
+    seen_text = False
+    with handle:
+        line_no = 0
+        while True:
+            raw = handle.readline(max_line_bytes + 1)  # bounded: never more than one line in memory
+            if not raw:
+                break
+            line_no += 1
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                raise DataError(f"{path}:{line_no}: line longer than {max_line_bytes} bytes (corrupt file?)")
+            try:
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{line_no}: not valid UTF-8 ({exc.reason})") from exc
+            line = line.removesuffix("\n").removesuffix("\r")
+            seen_text = seen_text or bool(line.strip())
+            yield line_no, line
+    if not seen_text:
+        raise DataError(f"{path}: empty file")
+
+
 def read_lines(path: Path) -> list[str]:
     """The file's lines: 1-based line n is item n-1."""
-    # split("\n"), not splitlines(): text may legitimately contain U+2028, \x1c and friends.
-    return [line.removesuffix("\r") for line in read_text(path).split("\n")]
+    return [line for _, line in iter_lines(path)]
 
 
 def _check_label(label: str, labels: frozenset[str], path: Path, line: int) -> str:
@@ -64,7 +109,7 @@ def _non_empty(columns: Columns, path: Path) -> Columns:
 # --- token classification ---------------------------------------------------------------------------
 
 
-def read_conll2002(path: Path, labels: frozenset[str]) -> Columns:
+def read_conll2002(path: Path, labels: frozenset[str], limit: int | None = None) -> Columns:
     """`word [POS ...] tag` per line, blank line between sentences; the tag is the last column.
 
     Every token line must have as many columns as the file's first one. `-DOCSTART-` lines (present in
@@ -83,10 +128,12 @@ def read_conll2002(path: Path, labels: frozenset[str]) -> Columns:
             tags.append(sentence_tags)
             sentence_tokens, sentence_tags = [], []
 
-    for line_no, line in enumerate(read_lines(path), start=1):
+    for line_no, line in iter_lines(path):
         stripped = line.strip(" \t")
         if not stripped or stripped.startswith(_DOCSTART):
             end_sentence()
+            if limit is not None and len(tokens) >= limit:
+                break
             continue
         fields = _CONLL_SEPARATOR.split(stripped)
         n_columns = n_columns or len(fields)
@@ -101,18 +148,20 @@ def read_conll2002(path: Path, labels: frozenset[str]) -> Columns:
     return _non_empty({"tokens": tokens, "tags": tags}, path)
 
 
-def read_conllu(path: Path, labels: frozenset[str]) -> Columns:
+def read_conllu(path: Path, labels: frozenset[str], limit: int | None = None) -> Columns:
     """CoNLL-U words with their UPOS (column 4); comments, multiword-token ranges and empty nodes skipped."""
     tokens: list[list[str]] = []
     tags: list[list[str]] = []
     sentence_tokens: list[str] = []
     sentence_tags: list[str] = []
-    for line_no, line in enumerate(read_lines(path), start=1):
+    for line_no, line in iter_lines(path):
         if not line.strip():
             if sentence_tokens:
                 tokens.append(sentence_tokens)
                 tags.append(sentence_tags)
                 sentence_tokens, sentence_tags = [], []
+                if limit is not None and len(tokens) >= limit:
+                    break
             continue
         if line.startswith("#"):
             continue
@@ -137,12 +186,12 @@ def read_conllu(path: Path, labels: frozenset[str]) -> Columns:
 
 
 def _tsv_rows(
-    path: Path, lines: list[str], n_columns: int, first: int = 1
+    path: Path, lines: Iterator[tuple[int, str]], n_columns: int
 ) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) per non-empty line from line `first` on. Quoting is off: `"` is text
-    (PAWS-X has plenty; csv's default quoting would merge rows)."""
-    for line_no, line in enumerate(lines, start=1):
-        if line_no < first or line == "":
+    """(line number, fields) per non-empty line. Quoting is off: `"` is text (PAWS-X has plenty;
+    csv's default quoting would merge rows)."""
+    for line_no, line in lines:
+        if line == "":
             continue
         fields = line.split("\t")
         if len(fields) != n_columns:
@@ -153,12 +202,15 @@ def _tsv_rows(
 
 
 def _classification_columns(
-    rows: Iterator[tuple[int, str, str | None, str]], path: Path, labels: frozenset[str]
+    rows: Iterator[tuple[int, str, str | None, str]],
+    path: Path,
+    labels: frozenset[str],
+    limit: int | None,
 ) -> Columns:
     text: list[str] = []
     text_pair: list[str | None] = []
     label: list[str] = []
-    for line_no, first, second, raw_label in rows:
+    for line_no, first, second, raw_label in itertools.islice(rows, limit):
         text.append(first)
         text_pair.append(second)
         label.append(_check_label(raw_label, labels, path, line_no))
@@ -168,28 +220,29 @@ def _classification_columns(
 _PAWSX_HEADER = ["id", "sentence1", "sentence2", "label"]
 
 
-def read_pawsx_tsv(path: Path, labels: frozenset[str]) -> Columns:
+def read_pawsx_tsv(path: Path, labels: frozenset[str], limit: int | None = None) -> Columns:
     """PAWS-X x-final: header `id sentence1 sentence2 label`; the `id` column is not the row position."""
-    lines = read_lines(path)
-    header = lines[0].split("\t")
+    lines = iter_lines(path)
+    _, first_line = next(lines)
+    header = first_line.split("\t")
     if header != _PAWSX_HEADER:
         raise DataError(
             f"{path}:1: expected the header {' '.join(_PAWSX_HEADER)!r}, got {' '.join(header)!r}"
         )
-    rows = ((n, f[1], f[2], f[3]) for n, f in _tsv_rows(path, lines, len(_PAWSX_HEADER), first=2))
-    return _classification_columns(rows, path, labels)
+    rows = ((n, f[1], f[2], f[3]) for n, f in _tsv_rows(path, lines, len(_PAWSX_HEADER)))
+    return _classification_columns(rows, path, labels, limit)
 
 
-def read_xnli_tsv(path: Path, labels: frozenset[str]) -> Columns:
+def read_xnli_tsv(path: Path, labels: frozenset[str], limit: int | None = None) -> Columns:
     """SpanishGLUE XNLI layout, no header: `label premise_id hypothesis_id premise hypothesis`."""
-    rows = ((n, f[3], f[4], f[0]) for n, f in _tsv_rows(path, read_lines(path), 5))
-    return _classification_columns(rows, path, labels)
+    rows = ((n, f[3], f[4], f[0]) for n, f in _tsv_rows(path, iter_lines(path), 5))
+    return _classification_columns(rows, path, labels, limit)
 
 
-def read_mldoc_tsv(path: Path, labels: frozenset[str]) -> Columns:
+def read_mldoc_tsv(path: Path, labels: frozenset[str], limit: int | None = None) -> Columns:
     """MLDoc as its generation scripts write it: `label<TAB>text`."""
-    rows = ((n, f[1], None, f[0]) for n, f in _tsv_rows(path, read_lines(path), 2))
-    return _classification_columns(rows, path, labels)
+    rows = ((n, f[1], None, f[0]) for n, f in _tsv_rows(path, iter_lines(path), 2))
+    return _classification_columns(rows, path, labels, limit)
 
 
 # --- extractive QA ------------------------------------------------------------------------------------
@@ -201,6 +254,8 @@ def _field(obj: Any, key: str, kind: type | tuple[type, ...], path: Path, where:
     value = obj[key]
     if not isinstance(value, kind) or isinstance(value, bool):
         raise DataError(f"{path}: {where}.{key}: expected {_kind_name(kind)}, got {type(value).__name__}")
+    if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+        raise DataError(f"{path}: {where}.{key}: longer than {MAX_FIELD_CHARS} characters (corrupt file?)")
     return value
 
 
@@ -208,7 +263,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
 
 
-def read_squad_json(path: Path, labels: frozenset[str]) -> Columns:
+def read_squad_json(path: Path, labels: frozenset[str], limit: int | None = None) -> Columns:
     """SQuAD v1.1 JSON (`data[].paragraphs[].qas[]`). Extra fields (MLQA's `sentences`, a numeric
     `version`) are ignored; a missing title reads as "". Question ids must be unique: predictions use them."""
     try:
@@ -223,6 +278,8 @@ def read_squad_json(path: Path, labels: frozenset[str]) -> Columns:
             where = f"data[{a}].paragraphs[{p}]"
             context = _field(paragraph, "context", str, path, where)
             for q, qa in enumerate(_field(paragraph, "qas", list, path, where)):
+                if limit is not None and len(columns["id"]) >= limit:
+                    return _non_empty(columns, path)
                 qa_where = f"{where}.qas[{q}]"
                 question_id = str(_field(qa, "id", (str, int), path, qa_where))
                 if question_id in seen:

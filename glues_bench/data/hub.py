@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import datasets
 from datasets import ClassLabel, Dataset, List
 
 from glues_bench.data.formats import Columns
@@ -38,21 +37,28 @@ def describe(hub: HubSource) -> str:
     return f"hub:{name}@{hub.revision or 'unpinned'}"
 
 
-def fetch(hub: HubSource) -> Dataset:
-    """`datasets.load_dataset` at the spec's revision; warns once per dataset when it is unpinned.
-
-    Network and not-found failures propagate as `OSError` (ConnectionError, DatasetNotFoundError, ...):
-    the loader turns them into `DataUnavailable`.
-    """
+def warn_unpinned(hub: HubSource) -> None:
+    """Warn once per dataset that a hub source has no pinned revision."""
     if hub.revision is None and describe(hub) not in _warned_unpinned:
         _warned_unpinned.add(describe(hub))
         warnings.warn(
             f"{describe(hub)}: no revision pinned in the task spec; the hub copy may change under you "
             "(the split's content fingerprint is recorded with every run)",
-            stacklevel=3,
+            stacklevel=4,
         )
-    log.info("loading %s split %s", describe(hub), hub.split)
-    return datasets.load_dataset(hub.path, hub.config, split=hub.split, revision=hub.revision)
+
+
+def fetch(hub: HubSource) -> Dataset:
+    """The split as a `datasets.Dataset`, read as its `kind` says; warns once when it is unpinned.
+
+    Network and not-found failures propagate as `OSError` (ConnectionError, DatasetNotFoundError, ...):
+    the loader turns them into `DataUnavailable`.
+    """
+    warn_unpinned(hub)
+    log.info("loading %s split %s (%s)", describe(hub), hub.split, hub.kind)
+    from glues_bench.data.sources import load_hub_dataset
+
+    return load_hub_dataset(hub)
 
 
 def to_columns(dataset: Dataset, task: ResolvedTask, origin: str) -> Columns:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from datasets import Dataset
@@ -18,8 +18,9 @@ from datasets import Dataset
 from glues_bench.data import hub
 from glues_bench.data.formats import FORMAT_TASK_TYPE, READERS, Columns
 from glues_bench.data.schema import FEATURES
+from glues_bench.data.sources import SplitReport, apply_quirks, check_rows, drop_unlabelled, read_raw_files
 from glues_bench.errors import DataError, DataUnavailable, GluesError, SpecError, UnknownName
-from glues_bench.tasks.spec import SPLITS, LocalSource, ResolvedTask
+from glues_bench.tasks.spec import SPLITS, LocalSource, ResolvedTask, SplitSource
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,23 @@ class LoadedSplit:
     fingerprint: str
     source: str
     files: tuple[Path, ...] = ()
+    report: SplitReport = field(default_factory=SplitReport)
 
 
 def load_split(
-    task: ResolvedTask, split: str, data_dir: Path | None = None, limit: int | None = None
+    task: ResolvedTask,
+    split: str,
+    data_dir: Path | None = None,
+    limit: int | None = None,
+    strict: bool = False,
 ) -> LoadedSplit:
     """The `split` (train/dev/test) of `task`, first `limit` examples only when `limit` is set.
 
     With `data_dir`, the first existing file of the split's local `paths` is read, followed by every
     existing `extra_paths` file. Otherwise, or when none of `paths` exists, the hub copy is loaded.
+    The split's declared quirks are applied and counted; without `limit`, row counts are checked
+    against the official counts the spec declares (a warning, or `RowCountDrift` under `strict`).
+    Both are recorded in the split's `source`, which the run's provenance keeps.
     """
     if split not in SPLITS:
         raise UnknownName("split", split, SPLITS)
@@ -49,23 +58,56 @@ def load_split(
     if source.local is not None and data_dir is not None:
         files = local_files(data_dir, source.local)
         if files:
-            columns = _read_files(task, source.local, files)
-            return _finish(task, columns, limit, ", ".join(str(f) for f in files), files)
+            report = SplitReport()
+            columns = _read_files(task, source, data_dir, files, limit, strict, report)
+            origin = ", ".join(str(f) for f in files)
+            return _finish(task, columns, limit, origin + report.suffix(), files, report)
         tried += [str(data_dir / p) for p in source.local.paths]
     if source.hub is not None:
         origin = hub.describe(source.hub)
         try:
-            dataset = hub.fetch(source.hub)
+            columns, report = _read_hub(task, source, limit, strict)
         except OSError as exc:  # network down, offline mode, not found: all mean "not available here"
             tried.append(origin)
             reason = ": ".join([exc.__class__.__name__, *str(exc).splitlines()[:1]])
             raise DataUnavailable(_unavailable(task, split, tried, reason)) from exc
-        if limit is not None:
-            dataset = dataset.select(range(min(limit, len(dataset))))
-        return _finish(task, hub.to_columns(dataset, task, origin), limit, origin, ())
+        return _finish(task, columns, limit, origin + report.suffix(), (), report)
     if source.local is not None and data_dir is None:
         tried += [f"<--data-dir>/{p}" for p in source.local.paths]
     raise DataUnavailable(_unavailable(task, split, tried, source.note or "no hub copy in the task spec"))
+
+
+def _read_hub(
+    task: ResolvedTask, source: SplitSource, limit: int | None, strict: bool
+) -> tuple[Columns, SplitReport]:
+    hub_source = source.hub
+    assert hub_source is not None
+    origin = hub.describe(hub_source)
+    report = SplitReport()
+    dataset = None
+    if hub_source.kind != "raw_files":
+        dataset = hub.fetch(hub_source)
+        if "drop-unlabelled-v1" in source.quirks:
+            dataset, report.dropped["drop-unlabelled-v1"] = drop_unlabelled(dataset, origin)
+    else:
+        hub.warn_unpinned(hub_source)
+
+    def read(read_limit: int | None) -> tuple[Columns, dict[str, int]]:
+        if dataset is None:
+            columns = read_raw_files(hub_source, task, read_limit)
+        else:
+            rows = dataset if read_limit is None else dataset.select(range(min(read_limit, len(dataset))))
+            columns = hub.to_columns(rows, task, origin)
+        return apply_quirks(columns, source.quirks)
+
+    columns, dropped = read(limit)
+    if limit is not None and any(dropped.values()) and _n_rows(columns) < limit:
+        columns, dropped = read(None)  # quirks dropped rows: read all so that `limit` good rows come back
+    for quirk, n in dropped.items():
+        report.dropped[quirk] = report.dropped.get(quirk, 0) + n
+    if limit is None:
+        check_rows(origin, _n_rows(columns), hub_source.rows, strict, report)
+    return columns, report
 
 
 def read_gold_file(task: ResolvedTask, path: Path) -> Dataset:
@@ -73,7 +115,7 @@ def read_gold_file(task: ResolvedTask, path: Path) -> Dataset:
     local = next((s.local for s in (task.splits[n] for n in ("test", "dev", "train")) if s.local), None)
     if local is None:
         raise DataError(f"task {task.name} ({task.variant}) has no local file format; cannot read {path}")
-    return _finish(task, _read_files(task, local, (path,)), None, str(path), (path,)).dataset
+    return _finish(task, _read_local(task, local, (path,), None), None, str(path), (path,)).dataset
 
 
 def local_files(data_dir: Path, local: LocalSource) -> tuple[Path, ...]:
@@ -105,17 +147,81 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     return fingerprint(dataset.to_dict())
 
 
-def _read_files(task: ResolvedTask, local: LocalSource, files: tuple[Path, ...]) -> Columns:
+def _read_files(
+    task: ResolvedTask,
+    source: SplitSource,
+    data_dir: Path,
+    files: tuple[Path, ...],
+    limit: int | None,
+    strict: bool,
+    report: SplitReport,
+) -> Columns:
+    local = source.local
+    assert local is not None
+    parts = _read_parts(task, local, files, limit)
+    filtered, dropped = _filter_parts(parts, source)
+    if limit is not None and any(dropped.values()) and sum(map(_n_rows, filtered)) < limit:
+        # Quirks dropped rows from a limited read: read everything so that `limit` good rows come back.
+        parts = _read_parts(task, local, files, None)
+        filtered, dropped = _filter_parts(parts, source)
+    parts = filtered
+    report.dropped.update(dropped)
+    if limit is None:
+        # Official counts are per file: a split may concatenate a 2nd treebank when it is present.
+        for path, part in zip(files, parts, strict=True):
+            official = local.rows.get(path.relative_to(data_dir).as_posix())
+            check_rows(str(path), _n_rows(part), official, strict, report)
+    return _concatenate(parts, files)
+
+
+def _filter_parts(parts: list[Columns], source: SplitSource) -> tuple[list[Columns], dict[str, int]]:
+    """Each file's rows through the split's quirks, and the total each quirk dropped."""
+    total: dict[str, int] = {}
+    filtered = []
+    for part in parts:
+        kept, dropped = apply_quirks(part, source.quirks)
+        filtered.append(kept)
+        for quirk, n in dropped.items():
+            total[quirk] = total.get(quirk, 0) + n
+    return filtered, total
+
+
+def _read_local(
+    task: ResolvedTask, local: LocalSource, files: tuple[Path, ...], limit: int | None
+) -> Columns:
+    return _concatenate(_read_parts(task, local, files, limit), files)
+
+
+def _read_parts(
+    task: ResolvedTask, local: LocalSource, files: tuple[Path, ...], limit: int | None
+) -> list[Columns]:
+    """One reader result per file; with `limit`, reading stops once that many rows are in."""
     produced = FORMAT_TASK_TYPE[local.format]
     if produced != task.task_type:
         raise SpecError(f"task {task.name}: format {local.format} yields {produced}, not {task.task_type}")
     reader = READERS[local.format]
     labels = frozenset(task.labels)
-    parts = [reader(path, labels) for path in files]
+    parts: list[Columns] = []
+    remaining = limit
+    for path in files:
+        part = reader(path, labels, remaining)
+        parts.append(part)
+        if remaining is not None:
+            remaining -= _n_rows(part)
+            if remaining <= 0:
+                break  # the limit is reached: later files are not even opened
+    return parts
+
+
+def _concatenate(parts: list[Columns], files: tuple[Path, ...]) -> Columns:
     columns = {name: [value for part in parts for value in part[name]] for name in parts[0]}
     if "id" in columns:
         _check_unique_ids(columns["id"], files)
     return columns
+
+
+def _n_rows(columns: Columns) -> int:
+    return len(next(iter(columns.values())))
 
 
 def _check_unique_ids(ids: list[str], files: tuple[Path, ...]) -> None:
@@ -127,7 +233,12 @@ def _check_unique_ids(ids: list[str], files: tuple[Path, ...]) -> None:
 
 
 def _finish(
-    task: ResolvedTask, columns: Columns, limit: int | None, source: str, files: tuple[Path, ...]
+    task: ResolvedTask,
+    columns: Columns,
+    limit: int | None,
+    source: str,
+    files: tuple[Path, ...],
+    report: SplitReport | None = None,
 ) -> LoadedSplit:
     """Cut to `limit`, number the examples (QA keeps its own ids), fingerprint and build the Dataset."""
     if limit is not None:
@@ -138,7 +249,13 @@ def _finish(
     features = FEATURES[task.task_type]
     columns = {name: columns[name] for name in features}
     dataset = Dataset.from_dict(columns, features=features)
-    return LoadedSplit(dataset=dataset, fingerprint=fingerprint(columns), source=source, files=files)
+    return LoadedSplit(
+        dataset=dataset,
+        fingerprint=fingerprint(columns),
+        source=source,
+        files=files,
+        report=report or SplitReport(),
+    )
 
 
 def _unavailable(task: ResolvedTask, split: str, tried: list[str], why: str) -> str:

@@ -44,10 +44,35 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class HubSource(_Frozen):
-    """A split on the Hugging Face hub, loaded with `datasets.load_dataset`."""
+HubKind = Literal["parquet", "parquet_convert", "raw_files"]
+"""How a hub copy is read on `datasets` >= 4 (no dataset scripts):
 
-    path: str
+- `parquet`: the repo's own parquet files on its default branch, `datasets.load_dataset(path, config)`;
+- `parquet_convert`: the hub's bot-made parquet conversion branch (`refs/convert/parquet`), read with the
+  generic parquet builder from `hf://datasets/<path>@<revision>/<config>/<split>/*.parquet`;
+- `raw_files`: data files the repo holds as released (`files`), downloaded with `hf_hub_download` and read
+  by the project's reader for `format`.
+"""
+
+Quirk = Literal["drop-empty-sentences-v1", "drop-unlabelled-v1", "drop-pawsx-placeholders-v1"]
+"""Declared, versioned row filters applied to a split whatever its source; the rows each one drops are
+counted and recorded with the split (`LoadedSplit.source`). A new behaviour gets a new version suffix.
+
+- `drop-empty-sentences-v1`: token rows with no tokens (CoNLL-2002's hub splits end with one);
+- `drop-unlabelled-v1`: sequence rows whose label is missing (`-1` on the hub, HF's "no label" marker);
+- `drop-pawsx-placeholders-v1`: sentence pairs where a side is the `NS` placeholder or blank (PAWS-X's
+  failed human translations: 38 in es dev_2k, 1 in test_2k, which gives the 1,962 / 1,999 GLUES reports).
+"""
+
+
+class HubSource(_Frozen):
+    """A split on the Hugging Face hub; `kind` says how it is read (see `HubKind`)."""
+
+    kind: HubKind
+    path: str = Field(
+        pattern=r"^[A-Za-z0-9][\w.-]*/[\w.-]+$",
+        description="A namespaced repo id (`owner/name`); bare ids do not resolve on huggingface_hub >= 1.",
+    )
     config: str | None = None
     split: str
     revision: str | None = Field(
@@ -55,6 +80,22 @@ class HubSource(_Frozen):
         pattern=r"^[0-9a-f]{40}$",
         description="A commit sha. None means unpinned: loading warns, and the run records the resolved sha.",
     )
+    files: tuple[str, ...] = Field(default=(), description="raw_files: the repo files of this split.")
+    format: LocalFormat | None = Field(default=None, description="raw_files: the reader for `files`.")
+    rows: int | None = Field(
+        default=None, gt=0, description="Official row count after quirks; a different count is drift."
+    )
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> HubSource:
+        if self.kind == "raw_files":
+            if not self.files or self.format is None:
+                raise ValueError("raw_files: needs `files` and `format`")
+        elif self.files or self.format is not None:
+            raise ValueError(f"{self.kind}: `files` and `format` belong to raw_files only")
+        if self.kind == "parquet_convert" and not self.config:
+            raise ValueError("parquet_convert: needs `config` (the conversion's directory)")
+        return self
 
 
 class LocalSource(_Frozen):
@@ -67,17 +108,65 @@ class LocalSource(_Frozen):
     extra_paths: tuple[str, ...] = Field(
         default=(), description="Appended when present (e.g. a 2nd treebank)."
     )
+    rows: dict[str, int] = Field(
+        default_factory=dict,
+        description="Official row count of a file (key: one of paths/extra_paths), after quirks.",
+    )
+
+    @model_validator(mode="after")
+    def _rows_name_files(self) -> LocalSource:
+        unknown = set(self.rows) - set(self.paths) - set(self.extra_paths)
+        if unknown:
+            raise ValueError(f"rows: {sorted(unknown)} not among paths/extra_paths")
+        return self
 
 
 class SplitSource(_Frozen):
     local: LocalSource | None = None
     hub: HubSource | None = None
+    quirks: tuple[Quirk, ...] = ()
     note: str = ""
 
     @model_validator(mode="after")
     def _has_a_source(self) -> SplitSource:
         if self.local is None and self.hub is None:
             raise ValueError("a split needs a local or a hub source")
+        return self
+
+
+Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class ReleaseMember(_Frozen):
+    """One file `glues-bench data fetch` places under `--data-dir`."""
+
+    path: str = Field(description="Where it goes, relative to --data-dir (the layout the loaders read).")
+    member: str | None = Field(default=None, description="Its name inside the archive; None: not an archive.")
+    sha256: str | None = Sha256
+
+
+class ReleaseFile(_Frozen):
+    """A file of a task's original public release: where its authors publish it and what it unpacks to."""
+
+    url: str = Field(pattern=r"^https?://")
+    cited: str = Field(min_length=1, description="Where the URL is documented (README, paper, script).")
+    archive: Literal["zip", "tar.gz", "tgz"] | None = None
+    sha256: str | None = Sha256
+    mirror_name: str | None = Field(
+        default=None, description="Its name in a mirror's `<task>/` folder; default: the URL's last part."
+    )
+    files: tuple[ReleaseMember, ...] = Field(min_length=1)
+
+    @property
+    def name(self) -> str:
+        return self.mirror_name or self.url.rstrip("/").rsplit("/", 1)[-1]
+
+    @model_validator(mode="after")
+    def _members(self) -> ReleaseFile:
+        if self.archive is None and (len(self.files) != 1 or self.files[0].member is not None):
+            raise ValueError("a plain (non-archive) download places exactly one file, without `member`")
+        if self.archive is not None and any(f.member is None for f in self.files):
+            raise ValueError("every file of an archive needs its `member` name")
         return self
 
 
@@ -153,6 +242,10 @@ class TaskSpec(_Frozen):
     paper_column: str = Field(description="The column header in the paper's tables.")
     citation: str = Field(min_length=1)
     licence: str = Field(min_length=1)
+    research_only: bool = Field(default=False, description="The licence allows research use only.")
+    downloads: tuple[ReleaseFile, ...] = Field(
+        default=(), description="The original public release, for `glues-bench data fetch`."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TaskSpec:
@@ -235,8 +328,22 @@ class ResolvedTask:
 
     @cached_property
     def spec_hash(self) -> str:
-        """sha256 over the spec and the chosen variant: any change that could move a number changes it."""
-        payload = json.dumps(
-            {"spec": self.spec.model_dump(mode="json"), "variant": self.variant}, sort_keys=True
-        )
+        """sha256 over the spec and the chosen variant: any change that could move a number changes it.
+
+        Left out: how to obtain the data and how much of it to expect (`downloads`, `research_only`,
+        official `rows`), which cannot change a loaded row; the data fingerprint covers the rows.
+        """
+        spec = self.spec.model_dump(mode="json", exclude={"downloads", "research_only"})
+        for split in spec["splits"].values():
+            _drop_row_counts(split)
+        for variant in spec["variants"]:
+            for split in (variant.get("splits") or {}).values():
+                _drop_row_counts(split)
+        payload = json.dumps({"spec": spec, "variant": self.variant}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _drop_row_counts(split: dict) -> None:
+    for side in ("local", "hub"):
+        if split.get(side) is not None:
+            split[side].pop("rows", None)
