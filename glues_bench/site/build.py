@@ -36,7 +36,8 @@ MARKER = ".glues-bench-site"
 """Lists the files the last build wrote; only a folder holding it (or an empty one) is rebuilt."""
 PLOT_FILE = "score_vs_params.svg"
 THROUGHPUT_PLOT_FILE = "score_vs_throughput.svg"
-STATIC_FILES = ("style.css",)
+STATIC_FILES = ("style.css", "sort.js")
+"""Shared by every page (one copy, not one per page)."""
 TEMP_SUFFIX = ".glues-tmp"
 """A file being written; renamed over its target when complete. A killed build may leave one; the next
 build removes it."""
@@ -76,7 +77,7 @@ def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_
         files[path] = env.get_template(template).render(
             **pages.page_fields(content), root=root, json_twin=twin_path.rsplit("/", 1)[-1], harness=harness
         )
-        files[twin_path] = _compact_json(pages.page_json(content)) if twin is None else twin
+        files[twin_path] = pages.page_json_text(content) + "\n" if twin is None else twin
 
     index = pages.index_page(board, snapshot, PLOT_FILE, THROUGHPUT_PLOT_FILE)
     if index.plot is not None:
@@ -105,12 +106,6 @@ def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_
 def leaderboard_text(document: Any) -> str:
     """The leaderboard document as `glues-bench leaderboard --json` prints it (and index.json holds)."""
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-
-
-def _compact_json(value: Any) -> str:
-    # No indent: `json.dumps` then takes its C encoder (indent=2 runs the pure-Python one, 10× slower),
-    # and a twin of thousands of runs stays small. One line; `python -m json.tool` pretty-prints it.
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def _previous_build(out_dir: Path) -> list[str]:

@@ -74,6 +74,7 @@ __all__ = [
     "model_slug",
     "page_fields",
     "page_json",
+    "page_json_text",
     "plot_points",
     "run_anchor",
     "run_group",
@@ -89,18 +90,26 @@ __all__ = [
 
 def page_json(page: Any) -> Any:
     """The JSON-able form of a page (or any part of one): dataclasses become dicts, tuples lists,
-    recursively (what `dataclasses.asdict` gives, without its deep copies: a page may hold 10,000 runs)."""
-    if dataclasses.is_dataclass(page) and not isinstance(page, type):
-        return {name: page_json(getattr(page, name)) for name in _field_names(type(page))}
-    if isinstance(page, (list, tuple)):
-        return [page_json(v) for v in page]
-    if isinstance(page, dict):
-        return {k: page_json(v) for k, v in page.items()}
-    return page
+    recursively (what `dataclasses.asdict` gives, without its deep copies)."""
+    return json.loads(page_json_text(page))
+
+
+def page_json_text(page: Any) -> str:
+    """A page's JSON twin as text (one line, sorted keys). The C encoder walks the page and calls
+    `_shallow_dict` only for dataclasses: no Python recursion over the dicts and lists of thousands
+    of runs, and no `indent` (which switches `json` to its pure-Python encoder)."""
+    return json.dumps(page, default=_shallow_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _shallow_dict(value: Any) -> dict[str, Any]:
+    names = _field_names(type(value))  # TypeError for anything but a dataclass instance, as json expects
+    return {name: getattr(value, name) for name in names}
 
 
 @cache
 def _field_names(page_type: type) -> tuple[str, ...]:
+    if not dataclasses.is_dataclass(page_type):
+        raise TypeError(f"{page_type.__name__} is not JSON serializable")
     return tuple(f.name for f in dataclasses.fields(page_type))
 
 
