@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -112,11 +113,16 @@ def time_build(url: str, out: Path) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def time_command(args: list[str]) -> float:
+def time_command(args: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s) of `glues-bench ARGS` in a fresh interpreter (CPU: user + system of the child, which
+    a busy shared machine inflates less than wall time)."""
     code = "import sys; from glues_bench.cli import main; sys.exit(main(sys.argv[1:]))"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, *args], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _fmt(values: list[float]) -> str:
@@ -153,12 +159,16 @@ def main() -> None:
             sizes[n] = _tree_size(out)
             wall, cpu = time_build(urls[n], out)
             results[n].setdefault("rebuild (unchanged) wall", []).append(wall)
-            results[n].setdefault("leaderboard --json wall", []).append(
-                time_command(["leaderboard", "--json", "--db", urls[n]])
-            )
-            results[n].setdefault("glues-bench --help wall", []).append(time_command(["--help"]))
+            for name, command in (
+                ("leaderboard --json", ["leaderboard", "--json", "--db", urls[n]]),
+                ("glues-bench --help", ["--help"]),
+            ):
+                wall, cpu = time_command(command)
+                results[n].setdefault(f"{name} wall", []).append(wall)
+                results[n].setdefault(f"{name} CPU", []).append(cpu)
         print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
-    print(f"\n{os.cpu_count()} CPUs; medians (min-max) over {args.repeats} repeats")
+    load = os.getloadavg()[0]
+    print(f"\n{os.cpu_count()} CPUs, load average {load:.1f}; medians (min-max) over {args.repeats} repeats")
     for n in args.sizes:
         files, size = sizes[n]
         print(f"\n{n} runs: site {files} files, {size / 1e6:.2f} MB")

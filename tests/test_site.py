@@ -551,3 +551,30 @@ def test_efficiency_columns_plot_and_model_section_come_from_the_stored_profiles
     assert svg.startswith("<?xml") and "<script" not in svg
     model_html = next(site["out"].glob("models/albeto-tiny-ours-*.html")).read_text(encoding="utf-8")
     assert "On cuda:NVIDIA H200" in model_html and "9000.00" in model_html
+
+
+@pytest.mark.slow
+def test_real_sigkills_during_first_builds_of_a_large_store_leave_resumable_sites(tmp_path: Path):
+    """The fault campaign's case: SIGKILL 0.3-2.1 s into a first build of a 4,000-run store."""
+    import signal
+    import time
+
+    import bench_site
+
+    url = bench_site.make_store(tmp_path / "big.db", 4000, 10, tmp_path / "predictions")
+    with open_store(url) as store:
+        snapshot = store.snapshot()
+    clean = tmp_path / "clean"
+    build_site(snapshot, clean)
+    expected = _files(clean)
+    code = "import sys; from glues_bench.cli import main; sys.exit(main(sys.argv[1:]))"
+    for attempt, delay in enumerate((0.3, 0.9, 1.2, 1.5, 1.8, 2.1)):
+        out = tmp_path / f"killed{attempt}"
+        process = subprocess.Popen([sys.executable, "-c", code, "build-site", "--db", url, "--out", str(out)])
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if out.exists():
+            assert _complete(out) == [], delay
+        build_site(snapshot, out)  # the next build accepts the folder and finishes it
+        assert _files(out) == expected, delay
