@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import re
 import subprocess
 from functools import cache
 from importlib import metadata
@@ -66,3 +68,27 @@ def describe_device(device: str) -> str:
     if device == "cuda":
         return f"cuda:{torch.cuda.get_device_name(0)}"
     return f"cpu:{platform.processor() or platform.machine()} ×{torch.get_num_threads()} threads"
+
+
+def portable_path(path: str | Path, base: Path | None = None) -> str:
+    """`path` as stored and shown: relative to `base` (e.g. --data-dir) when under it, else to the working
+    directory (the repo, for the documented commands). Never an absolute path of the machine that ran it.
+    """
+    absolute = Path(os.path.abspath(path))
+    for root in (base, Path.cwd()):
+        if root is None:
+            continue
+        try:
+            return absolute.relative_to(Path(os.path.abspath(root))).as_posix()
+        except ValueError:
+            continue
+    return Path(os.path.relpath(absolute, Path.cwd())).as_posix()
+
+
+_ABSOLUTE_IN_SOURCE = re.compile(r"(?<![\w:])/[^,\[\]]+?(?=,\s|\s\[|$)")
+
+
+def portable_source(source: str, data_dir: Path | None) -> str:
+    """A split's `source` (`/abs/a.conllu, /abs/b.conllu [first 300]`, or a hub id) with its file paths
+    made relative by `portable_path`; hub origins (`hub:…`) are left as they are."""
+    return _ABSOLUTE_IN_SOURCE.sub(lambda match: portable_path(match.group(0), data_dir), source)

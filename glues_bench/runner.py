@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 Overwrite = Literal["never", "only-missing", "always"]
 DEFAULT_SEED = 42  # the ALBETO code's seed; further seeds count up from it
-DEV_TRAIN_FRACTION = 0.8  # with no train split, this much of dev trains and the rest selects
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,11 @@ class RunOptions:
     data_dir: Path | None = None
     device: str = "cpu"
     overwrite: Overwrite = "only-missing"
-    artifacts_dir: Path = Path("leaderboard/predictions")
+    artifacts_dir: Path = Path("results/predictions")
     variants: dict[str, str] = field(default_factory=dict)
     progress: bool = True
     threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core)
+    hub: bool = True  # fall back to the hub for splits missing locally (run: only without --data-dir)
     strict: bool = False  # official row-count drift is an error (the task is skipped), not a warning
 
 
@@ -55,6 +55,7 @@ class TaskData:
     dev: object
     test: object
     train_note: str = ""
+    dev_rows: str | None = None  # `cut:` when dev was split: the gold rows dev was scored on (`score --rows`)
 
 
 @dataclass
@@ -68,6 +69,13 @@ class TaskSummary:
     failed: int = 0
     note: str = ""
     best: TaskResult | None = None  # the dev-selected config, as the leaderboard selects it
+    problems: list[str] = field(default_factory=list)  # why work could not start or failed, one line each
+    seconds: float = 0.0  # wall time spent on this task (loading, training, scoring)
+
+    @property
+    def complete(self) -> bool:
+        """Every requested run is done (ran now or earlier): what `run`'s exit status reports."""
+        return not self.problems
 
 
 def seeds_for(n: int) -> list[int]:
@@ -88,9 +96,19 @@ def resolve_grid(grid: str, spec: TaskSpec, large: bool) -> Grid:
 
         try:
             return Grid.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        except (yaml.YAMLError, ValidationError) as exc:
-            raise GluesError(f"--grid {grid}: not a valid grid file ({exc.__class__.__name__})") from exc
+        except yaml.YAMLError as exc:
+            raise GluesError(f"--grid {grid}: not valid YAML ({exc.__class__.__name__})") from exc
+        except ValidationError as exc:
+            raise GluesError(f"--grid {grid}: {_first_validation_error(exc)}") from exc
     raise GluesError(f"--grid {grid!r}: expected one of {', '.join(spec.grids)} or an existing YAML file")
+
+
+def _first_validation_error(exc) -> str:
+    """`learning_rate.1: Input should be greater than 0 (got -0.001)`: the field, what is wrong, the value."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "the file"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {error['msg']} (got {error['input']!r}){more}"
 
 
 def load_task_data(
@@ -99,61 +117,45 @@ def load_task_data(
     limit: int | None,
     train_limit: int | None = None,
     strict: bool = False,
+    *,
+    hub: bool = True,
 ) -> TaskData:
-    """Load train/dev/test. With no train split available, split dev into train and dev and say so."""
-    from glues_bench.data import DataUnavailable, load_split
+    """Load train/dev/test. With no train split available, split dev into train and dev and say so.
 
-    dev = load_split(task, "dev", data_dir, limit=limit, strict=strict)
-    test = load_split(task, "test", data_dir, limit=limit, strict=strict)
-    caps = [cap for cap in (limit, train_limit) if cap is not None]
-    train_cap = min(caps) if caps else None
+    `limit` caps every split; `train_limit`, when given, caps train instead (it wins over `limit`, larger
+    or smaller), so `--limit 300 --train-limit 600` trains on 600 and scores 300 dev and test examples.
+    """
+    from glues_bench.data import DataUnavailable, load_split
+    from glues_bench.data.split import first, split_dev
+
+    def load(split: str, cap: int | None):
+        return load_split(task, split, data_dir, limit=cap, strict=strict, hub_fallback=hub)
+
+    dev = load("dev", limit)
+    test = load("test", limit)
+    train_cap = train_limit if train_limit is not None else limit
     try:
-        return TaskData(load_split(task, "train", data_dir, limit=train_cap, strict=strict), dev, test)
+        return TaskData(load("train", train_cap), dev, test)
     except DataUnavailable:
         train_part, dev_part = split_dev(dev)
-        if train_cap is not None and len(train_part.dataset) > train_cap:
-            train_part = _first(train_part, train_cap)
+        dev_rows = f"{len(train_part.dataset)}:"
+        if train_cap is not None:
+            train_part = first(train_part, train_cap)
         note = (
             f"no train split available: trained on {len(train_part.dataset)} and selected on "
             f"{len(dev_part.dataset)} examples of the dev split (a smoke test, not comparable to the paper)"
         )
-        return TaskData(train_part, dev_part, test, train_note=note)
+        return TaskData(train_part, dev_part, test, train_note=note, dev_rows=dev_rows)
 
 
-def _first(loaded, n: int):
-    from dataclasses import replace
-
-    from glues_bench.data import dataset_fingerprint
-
-    rows = loaded.dataset.select(range(n))
-    return replace(
-        loaded, dataset=rows, fingerprint=dataset_fingerprint(rows), source=f"{loaded.source} [first {n}]"
-    )
-
-
-def split_dev(dev, train_fraction: float = DEV_TRAIN_FRACTION):
-    """Cut dev into a leading train part and a trailing dev part, never splitting a QA article.
-
-    Selection then still happens on examples the model did not train on. Ids keep their position in the
-    dev file, so dev predictions cover only the trailing part of it.
-    """
-    from dataclasses import replace
-
-    from glues_bench.data import dataset_fingerprint
-
-    rows = dev.dataset
-    cut = max(1, min(len(rows) - 1, round(len(rows) * train_fraction)))
-    if "title" in rows.column_names:  # move the cut to an article boundary: no passage on both sides
-        titles = rows["title"]
-        while cut < len(rows) - 1 and titles[cut] == titles[cut - 1]:
-            cut += 1
-    if len(rows) < 2:
-        raise DataError(f"the dev split ({dev.source}) is too small to split into train and dev")
-    parts = rows.select(range(cut)), rows.select(range(cut, len(rows)))
-    return tuple(
-        replace(dev, dataset=part, fingerprint=dataset_fingerprint(part), source=f"{dev.source} [{label}]")
-        for part, label in zip(parts, (f":{cut}", f"{cut}:"), strict=True)
-    )
+def limits_note(data: TaskData, limit: int | None, train_limit: int | None) -> str:
+    """What `--limit`/`--train-limit` left of each split: `train 600 (--train-limit), dev 300 and test 300`"""
+    if limit is None and train_limit is None:
+        return ""
+    train_flag = "--train-limit" if train_limit is not None else "--limit"
+    sizes = {name: len(getattr(data, name).dataset) for name in ("train", "dev", "test")}
+    dev_flag = "--limit" if limit is not None else "whole"
+    return f"train {sizes['train']} ({train_flag}), dev {sizes['dev']} and test {sizes['test']} ({dev_flag})"
 
 
 def write_predictions(path: Path, predictions: dict) -> str:
@@ -216,21 +218,12 @@ def run_benchmark(
             for task in resolved:
                 bar.set_description(f"{submission.name} × {task.name}")
                 grid = grids[submission.name, task.name]
-                summaries.append(
-                    _run_task(
-                        store,
-                        submission,
-                        task,
-                        grid,
-                        options,
-                        seeds,
-                        device,
-                        executor,
-                        finetune_fn,
-                        echo,
-                        bar,
-                    )
+                started = time.perf_counter()
+                summary = _run_task(
+                    store, submission, task, grid, options, seeds, device, executor, finetune_fn, echo, bar
                 )
+                summary.seconds = time.perf_counter() - started
+                summaries.append(summary)
     return summaries
 
 
@@ -239,15 +232,22 @@ def _run_task(
 ) -> TaskSummary:
     summary = TaskSummary(submission.name, task.name, task.variant)
     try:
-        data = load_task_data(task, options.data_dir, options.limit, options.train_limit, options.strict)
+        data = load_task_data(
+            task, options.data_dir, options.limit, options.train_limit, options.strict, hub=options.hub
+        )
     except DataError as exc:
         summary.note = f"skipped: {exc}" + _data_hint(exc, options.data_dir)
+        summary.problems.append(f"could not start: {exc}")
         echo(f"{submission.name} × {task.name}: {summary.note}")
-        bar.update(len(grid.configs()) * len(seeds))
+        bar.total = max(0, bar.total - len(grid.configs()) * len(seeds))  # the ETA counts only work to do
+        bar.refresh()
         return summary
     if data.train_note:
         summary.note = data.train_note
         echo(f"{submission.name} × {task.name}: {data.train_note}")
+    used = limits_note(data, options.limit, options.train_limit)
+    if used:
+        echo(f"{submission.name} × {task.name}: {used}")
     jobs = [
         Job(submission.name, task.name, task.variant, hp, seed) for hp in grid.configs() for seed in seeds
     ]
@@ -263,9 +263,12 @@ def _run_task(
         existing = store.find_run(key)
         if existing is not None and _keep(existing.status, options.overwrite):
             summary.skipped += 1
-            bar.update(1)
+            bar.total = max(0, bar.total - 1)  # already done: not part of the ETA
+            if existing.status != "done":  # --overwrite never keeps a failed run: the task is not complete
+                summary.problems.append(f"run {existing.id} kept as {existing.status} (--overwrite never)")
             continue
         todo.append((job, key))
+    bar.refresh()
 
     # The driver owns the store: a run is recorded `running` just before its job is handed to the executor
     # (lazily, for the local executor) and its outcome is stored here, in one transaction. The job itself
@@ -285,7 +288,9 @@ def _run_task(
                 summary.ran += 1
             else:
                 summary.failed += 1
-                log.warning("run %d failed: %s", outcome.run_id, outcome.error.rstrip().splitlines()[-1])
+                reason = _error_summary(outcome.error)
+                summary.problems.append(f"run {outcome.run_id} failed: {reason}")
+                log.warning("run %d failed: %s", outcome.run_id, reason)
     except KeyboardInterrupt:
         for run_id in started:  # finished runs are stored already; this marks the ones in flight
             if store.get_run(run_id).status == "running":
@@ -296,6 +301,14 @@ def _run_task(
     runs = store.runs(submission.name, task.name)
     summary.best = selected_result(runs, store.get_submission(submission.name), task)
     return summary
+
+
+def _error_summary(error: str) -> str:
+    """`RuntimeError: CUDA out of memory`: the first line of the exception a stored traceback ends with."""
+    lines = error.rstrip().splitlines()
+    last_frame = max((i for i, line in enumerate(lines) if line.startswith(" ")), default=-1)
+    tail = lines[last_frame + 1 :] or lines[-1:]
+    return tail[0] if tail else "unknown error"
 
 
 def _keep(status: str, overwrite: Overwrite) -> bool:
@@ -360,7 +373,7 @@ class JobOutcome:
 
 def _start_run(store, task, key, data, options, device) -> int:
     from glues_bench.board import SELECTION_RULE
-    from glues_bench.provenance import describe_device, harness_git_sha, library_versions
+    from glues_bench.provenance import describe_device, harness_git_sha, library_versions, portable_source
 
     return store.start_run(
         key,
@@ -370,10 +383,20 @@ def _start_run(store, task, key, data, options, device) -> int:
         device=describe_device(device),
         selection_rule=SELECTION_RULE,
         details={
-            "data_sources": {"train": data.train.source, "dev": data.dev.source, "test": data.test.source},
+            # Relative to --data-dir: no machine's absolute paths in a stored (and published) record.
+            "data_sources": {
+                split: portable_source(getattr(data, split).source, options.data_dir)
+                for split in ("train", "dev", "test")
+            },
             "train_note": data.train_note,
             "limit": options.limit,
             "train_limit": options.train_limit,
+            "n_examples": {split: len(getattr(data, split).dataset) for split in ("train", "dev", "test")},
+            # What `glues-bench score` needs to reproduce each stored number from its predictions file.
+            "scored_subset": {
+                "dev": {"limit": options.limit, "rows": data.dev_rows},
+                "test": {"limit": options.limit, "rows": None},
+            },
         },
         redo=options.overwrite == "always",
     )

@@ -14,15 +14,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import torch
-from bench_eval import bench_train  # this folder is on sys.path when run as a script
-
-from glues_bench.data import load_split
-from glues_bench.model_ref import ModelRef
-from glues_bench.tasks.registry import get_task
-from glues_bench.train import HEADS, build_tiny_checkpoint
-from glues_bench.train.finetune import effective_max_length, load_config
-
 DEMO_DATA = Path(__file__).resolve().parents[1] / "glues_bench" / "demo_data"
 
 
@@ -39,6 +30,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (the box is shared)")
     args = parser.parse_args()
+    # Heavy imports after parsing: `--help` answers at once.
+    import torch
+    from bench_eval import bench_train  # this folder is on sys.path when run as a script
+
+    from glues_bench.data import load_split
+    from glues_bench.model_ref import ModelRef
+    from glues_bench.tasks.registry import get_task
+    from glues_bench.train import HEADS, build_tiny_checkpoint
+    from glues_bench.train.finetune import effective_max_length, load_config
+
     torch.set_num_threads(args.threads)
 
     import transformers

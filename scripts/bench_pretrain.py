@@ -15,17 +15,16 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from glues_bench.pretrain.albert import PRESETS, build_model, get_preset, make_optimizer, objective_for
+# Only light modules here: `--help` answers before torch and transformers are imported (in main()).
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC, document_texts
-from glues_bench.pretrain.distill import DistillationObjective, LossWeights, build_student
-from glues_bench.pretrain.instances import InstanceStream, tokenize_documents
-from glues_bench.pretrain.loop import resolve_device
-from glues_bench.pretrain.masking import MaskingConfig, max_predictions_for
+from glues_bench.pretrain.presets import PRESETS, LossWeights, get_preset
 from glues_bench.pretrain.runs import configure_threads, default_data_dir, load_corpus, run_main
 from glues_bench.pretrain.tokenizer import train_tokenizer
+
+if TYPE_CHECKING:
+    import torch
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,6 +47,8 @@ def parse_args() -> argparse.Namespace:
 def tokens_per_second(
     objective, optimizer, stream, steps: int, batch_size: int, device: torch.device
 ) -> float:
+    import torch
+
     """Forward + backward + optimiser step, bf16 autocast on CUDA like the real loop."""
     objective.to(device)
     objective.trainable.train()
@@ -71,6 +72,14 @@ def tokens_per_second(
 
 def main() -> None:
     args = parse_args()
+    import torch
+
+    from glues_bench.pretrain.albert import build_model, make_optimizer, objective_for
+    from glues_bench.pretrain.distill import DistillationObjective, build_student
+    from glues_bench.pretrain.instances import InstanceStream, tokenize_documents
+    from glues_bench.pretrain.loop import resolve_device
+    from glues_bench.pretrain.masking import MaskingConfig, max_predictions_for
+
     configure_threads(args.threads)
     device = resolve_device(args.device)
     from transformers import AutoTokenizer

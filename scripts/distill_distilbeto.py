@@ -20,15 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 
+# Only light modules here: `--help` answers before torch and transformers are imported (in main()).
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC
-from glues_bench.pretrain.distill import BETO_CASED, DistillConfig, distill, load_teacher
-from glues_bench.pretrain.instances import tokenize_documents
 from glues_bench.pretrain.manifest import (
     CONLL2002_LICENCE,
     budget_notes,
     refuse_to_overwrite,
     register_inhouse,
 )
+from glues_bench.pretrain.presets import BETO_CASED, DistillConfig
 from glues_bench.pretrain.runs import (
     REPO_ROOT,
     add_common_options,
@@ -37,6 +37,7 @@ from glues_bench.pretrain.runs import (
     load_corpus,
     resolve_resume,
     run_main,
+    stay_offline_for_local_inputs,
 )
 
 DEFAULTS = DistillConfig(teacher=BETO_CASED)
@@ -76,6 +77,10 @@ def main() -> None:
     args = parse_args()
     if not args.no_register:
         refuse_to_overwrite(args.submission_name, args.submissions_dir, force=args.force)
+    stay_offline_for_local_inputs(args.teacher, *(args.corpus or []))
+    from glues_bench.pretrain.distill import distill, load_teacher
+    from glues_bench.pretrain.instances import tokenize_documents
+
     configure_threads(args.threads)
     resume_from = resolve_resume(args.resume, args.out)
     documents, described = load_corpus(args.corpus or [DEFAULT_CORPUS_SPEC], args.data_dir)

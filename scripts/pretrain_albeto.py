@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import argparse
 
-from glues_bench.pretrain.albert import PRESETS, PretrainConfig, get_preset, pretrain
+# Only light modules here: `--help` answers before torch and transformers are imported (in main()).
 from glues_bench.pretrain.corpus import DEFAULT_CORPUS_SPEC, document_texts
-from glues_bench.pretrain.instances import tokenize_documents
 from glues_bench.pretrain.manifest import (
     CONLL2002_LICENCE,
     budget_notes,
     refuse_to_overwrite,
     register_inhouse,
 )
+from glues_bench.pretrain.presets import PRESETS, get_preset
 from glues_bench.pretrain.runs import (
     REPO_ROOT,
     add_common_options,
@@ -37,6 +37,7 @@ from glues_bench.pretrain.runs import (
     load_corpus,
     resolve_resume,
     run_main,
+    stay_offline_for_local_inputs,
 )
 from glues_bench.pretrain.tokenizer import DEFAULT_VOCAB_SIZE, train_tokenizer
 
@@ -76,6 +77,10 @@ def main() -> None:
     name = args.submission_name or f"albeto-{args.preset}-inhouse"
     if not args.no_register:
         refuse_to_overwrite(name, args.submissions_dir, force=args.force)
+    stay_offline_for_local_inputs(args.tokenizer, *(args.corpus or []))
+    from glues_bench.pretrain.albert import PretrainConfig, pretrain
+    from glues_bench.pretrain.instances import tokenize_documents
+
     configure_threads(args.threads)
     get_preset(args.preset)
     resume_from = resolve_resume(args.resume, args.out)

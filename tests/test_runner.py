@@ -17,8 +17,9 @@ import yaml
 
 from glues_bench.cli import main
 from glues_bench.data import load_split, read_gold_file
+from glues_bench.data.split import split_dev
 from glues_bench.demo import demo_data_dir
-from glues_bench.runner import RunOptions, run_benchmark, split_dev
+from glues_bench.runner import RunOptions, run_benchmark
 from glues_bench.store import open_store
 from glues_bench.submissions import RegisterRequest, register_checkpoint
 from glues_bench.tasks import get_task

@@ -188,10 +188,11 @@ def test_an_up_to_date_database_opens_without_importing_alembic(tmp_path: Path):
 
 def test_url_resolution(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("GLUES_BENCH_DB", raising=False)
-    assert resolve_url(None) == DEFAULT_DB_URL == "sqlite:///leaderboard/glues_bench.db"
+    assert resolve_url(None) == DEFAULT_DB_URL == "sqlite:///results/glues_bench.db"
     monkeypatch.setenv("GLUES_BENCH_DB", "postgresql://u@h/db")
     assert resolve_url(None) == "postgresql+psycopg://u@h/db"
-    assert resolve_url("runs/x.db") == "sqlite:///runs/x.db"
+    with pytest.raises(StoreError, match=r"not a database URL; for a SQLite file write sqlite:///runs/x\.db"):
+        resolve_url("runs/x.db")  # a bare path (or a typo) is refused, not turned into a SQLite file
 
 
 def test_env_var_selects_the_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

@@ -22,7 +22,8 @@ from glues_bench.errors import GluesError
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the app; a GluesError becomes `error: …` on stderr and exit code 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Non-standalone click returns a `typer.Exit(code)`'s code instead of raising it.
+        code = app(args=argv, standalone_mode=False)
     except GluesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -33,14 +34,18 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     except Exception as exc:
         # Usage errors from (typer's vendored) click arrive here in non-standalone mode.
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            # One line, like every other error (click's usage box is several); `--help` has the rest.
+            message = " ".join(exc.format_message().split())
+            command = getattr(getattr(exc, "ctx", None), "command_path", "glues-bench")
+            if message:  # empty for `glues-bench` alone, which has printed its help already
+                print(f"error: {message} (see {command} --help)", file=sys.stderr)
             return int(exc.exit_code)
         if type(exc).__name__ == "Abort":
             print("error: aborted", file=sys.stderr)
             return 1
         raise
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ app.add_typer(data_app, name="data")
 
 MIRROR_OPTION_HELP = (
     "Fetch from a mirror instead of the original URLs: an http(s) base URL or a folder, both laid out as "
-    "<task>/<file name> (what `glues-bench data mirror` writes). Checksums are verified the same way."
+    "`<task>/<file name>` (what `glues-bench data mirror` writes). Checksums are verified the same way."
 )
 
 
@@ -69,7 +69,7 @@ def fetch(
 MIRROR_HELP = (
     "Write a mirror tree from a data dir, for `glues-bench data fetch --mirror` on machines without "
     "internet.\n\n"
-    "The layout is <task>/<file name>, one entry per download the task spec lists; archives are "
+    "The layout is `<task>/<file name>`, one entry per download the task spec lists; archives are "
     "re-packed from the files present (their members are what gets verified, so re-packed archives "
     "pass). Serve the folder over HTTP (e.g. `python -m http.server`) or copy it to a shared file "
     "system."
@@ -78,7 +78,7 @@ MIRROR_HELP = (
 
 @data_app.command("mirror", help=MIRROR_HELP)
 def mirror(
-    mirror_dir: Path = typer.Argument(..., help="The mirror folder to write (<task>/<file name>)."),
+    mirror_dir: Path = typer.Argument(..., help="The mirror folder to write (`<task>/<file name>`)."),
     data_dir: Path = typer.Option(..., "--data-dir", help="A data dir filled by `data fetch`."),
     tasks: list[str] = typer.Option(None, "--task", help="Only these tasks (repeatable); default all."),
 ) -> None:
@@ -161,7 +161,7 @@ PREPARE_HELP = (
     "which its licence does not let anyone redistribute.\n\n"
     "Run `glues-bench data fetch mldoc --data-dir DIR` first (it downloads the MLDoc release's "
     "public document-id lists), then `glues-bench data prepare mldoc --rcv2 PATH --data-dir DIR`. "
-    "This writes mldoc/spanish.train.10000, spanish.dev and spanish.test as label<TAB>text lines, "
+    "This writes mldoc/spanish.train.10000, spanish.dev and spanish.test as `label<TAB>text` lines, "
     "following the MLDoc release's procedure. RCV2 itself is licensed by NIST "
     "(trec.nist.gov/data/reuters)."
 )

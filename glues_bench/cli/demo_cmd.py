@@ -15,7 +15,9 @@ def demo(
         Path("glues-bench-demo"), "--out", help="Folder for the demo's model, DB and site."
     ),
     fresh: bool = typer.Option(False, "--fresh", help="Delete --out first and start over."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    progress: bool = typer.Option(
+        None, "--progress/--no-progress", help="Show progress bars (default: only when stderr is a terminal)."
+    ),
 ) -> None:
     """Offline end-to-end demo (no network, no GPU, about a minute on 2 cores).
 
@@ -24,6 +26,7 @@ def demo(
     grid, and builds the leaderboard site. Re-running reuses what is already done.
     """
     import os
+    import sys
     import time
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -36,10 +39,16 @@ def demo(
     hf_logging.set_verbosity_error()  # the "newly initialised head" report is expected here
     hf_logging.disable_progress_bar()
     started = time.perf_counter()
+    if progress is None:
+        progress = sys.stderr.isatty()  # piped to a file: no bars
     result = run_demo(out, fresh=fresh, progress=progress)
     print_run_summary(result.summaries)
+    from glues_bench.cli.run_cmd import exit_status
     from glues_bench.cli.store_cmd import leaderboard
 
-    leaderboard(as_json=False, db=result.db_url, reference="BETO cased")
+    leaderboard(as_json=False, db=result.db_url, reference=None)  # BETO cased when the paper's rows are in
     print(f"\ndemo finished in {time.perf_counter() - started:.0f} s")
     print(f"open the leaderboard: file://{result.site_index.resolve()}")
+    code = exit_status(result.summaries)
+    if code:
+        raise typer.Exit(code)

@@ -47,8 +47,12 @@ def register(
     Parameter counts are read from the safetensors headers; the non-embedding count leaves out the vocabulary,
     position and token-type embedding tables (Kaplan et al., 2020).
     """
+    from transformers.utils import logging as hf_logging
+
     from glues_bench.errors import SubmissionError
     from glues_bench.submissions import RegisterRequest, register_checkpoint
+
+    hf_logging.set_verbosity_error()  # a failure is reported once, in our own line, not also as a log record
 
     if origin not in ("in-house", "external"):
         raise SubmissionError(f"--origin {origin!r}: expected in-house or external")

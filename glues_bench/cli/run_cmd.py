@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -29,7 +30,9 @@ def run(
         help="Local data laid out as the original releases (see README); hub when omitted.",
     ),
     db: str = typer.Option(
-        None, "--db", help="SQLAlchemy URL (default: $GLUES_BENCH_DB or the local SQLite file)."
+        None,
+        "--db",
+        help="SQLAlchemy URL (default: $GLUES_BENCH_DB, else your own sqlite:///results/glues_bench.db).",
     ),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     overwrite: str = typer.Option(
@@ -44,7 +47,7 @@ def run(
         Path("submissions"), "--submissions-dir", help="Where manifests live."
     ),
     artifacts_dir: Path = typer.Option(
-        Path("leaderboard/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
+        Path("results/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
     ),
     executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
     threads: int = typer.Option(
@@ -58,7 +61,9 @@ def run(
         "--hub/--no-hub",
         help="Fall back to the HF hub for splits missing locally (default: only when --data-dir is omitted).",
     ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    progress: bool = typer.Option(
+        None, "--progress/--no-progress", help="Show progress bars (default: only when stderr is a terminal)."
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -70,6 +75,10 @@ def run(
 
     Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score
     of the config with the best mean dev score. Runs already done are skipped.
+
+    Exit status: 0 when every requested run is done; 1 when any run failed or a task could not start (no
+    data, a data file that does not parse), each reason listed on stderr; 2 on bad input, before anything
+    is stored.
     """
     if hub is False or (hub is None and data_dir is not None):
         _go_offline()  # before `datasets` is imported: no 25 s network retries for splits we do not have
@@ -94,6 +103,14 @@ def run(
             raise GluesError(f"--variant {item!r}: expected TASK=VARIANT")
         variants[_canonical(name)] = value
     specs = parse_task_list(tasks)
+    running = {spec.name for spec in specs}
+    for name, value in variants.items():  # a variant for a task not being run is a typo, not a no-op
+        if name not in running:
+            raise GluesError(
+                f"--variant {name}={value}: task {name} is not being run (--tasks {tasks or 'all'})"
+            )
+    for spec in specs:
+        spec.resolve(variants.get(spec.name))  # an unknown variant fails here, before the store is opened
     available = load_submissions(submissions_dir, check_files=False)
     if not available:
         raise GluesError(f"no submissions in {submissions_dir}/: register one with `glues-bench register`")
@@ -102,6 +119,13 @@ def run(
         chosen = [sub for sub in chosen if _checkpoint_present(sub)]
         if not chosen:
             raise GluesError(f"none of the models in {submissions_dir}/ has its checkpoint on this machine")
+    from glues_bench.runner import resolve_grid
+
+    for spec in specs:  # a bad --grid fails before the store is opened or created
+        for submission in chosen:
+            resolve_grid(grid, spec, getattr(submission, "large", False))
+    if progress is None:
+        progress = sys.stderr.isatty()  # piped to a file: no bars
     options = RunOptions(
         grid=grid,
         seeds=seeds,
@@ -114,13 +138,37 @@ def run(
         variants=variants,
         progress=progress,
         threads=threads,
+        hub=hub if hub is not None else data_dir is None,
         strict=strict,
     )
     hf_logging.set_verbosity_error()  # the per-run "newly initialised head" report is expected
     hf_logging.disable_progress_bar()
-    store = open_store(db)
-    summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
+    from glues_bench.provenance import resolve_device
+
+    resolve_device(device)  # --device cuda without a GPU fails before the store is opened
+    with open_store(db) as store:
+        summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
     print_run_summary(summaries)
+    code = exit_status(summaries)
+    if code:
+        raise typer.Exit(code)
+
+
+def exit_status(summaries: list) -> int:
+    """0 when every requested run is done; else list why on stderr (one line per problem) and return 1."""
+    incomplete = [s for s in summaries if not s.complete]
+    if not incomplete and summaries:
+        return 0
+    for summary in incomplete:
+        for problem in summary.problems:
+            print(f"{summary.submission} × {summary.task}[{summary.variant}]: {problem}", file=sys.stderr)
+    print(
+        f"error: {len(incomplete)} of {len(summaries)} model × task pairs did not complete (reasons above)"
+        if summaries
+        else "error: nothing to run",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _go_offline() -> None:

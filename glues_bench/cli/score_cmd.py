@@ -49,10 +49,30 @@ def score(
             "tag, as the ALBETO code did, to compare with published numbers. Not the harness's metric.",
         ),
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            help="Score against the first N gold examples only, as `run --limit N` did: a number stored "
+            "from a --limit run is reproduced from its predictions file with the same --limit (the run's "
+            "provenance records it under details.scored_subset).",
+        ),
+    ] = None,
+    rows: Annotated[
+        str | None,
+        typer.Option(
+            "--rows",
+            metavar="START:END",
+            help="Score against gold rows START to END (0-based, END excluded, either may be omitted), after "
+            "--limit: the selection part of a dev split that `run` cut into train and selection, e.g. 240: .",
+        ),
+    ] = None,
 ) -> None:
     """Score PREDICTIONS_FILE against GOLD_FILE with TASK's metrics, in percent.
 
-    A gold example without a prediction counts as wrong.
+    A gold example without a prediction counts as wrong. Example ids keep their position in the gold file,
+    also with --limit and --rows.
     """
     from glues_bench.data import read_gold_file
     from glues_bench.errors import DataError
@@ -63,7 +83,7 @@ def score(
     if not gold_file.is_file():
         raise DataError(f"gold file not found: {gold_file}")
     predictions = load_predictions(predictions_file)
-    gold = read_gold_file(task, gold_file)
+    gold = _subset(read_gold_file(task, gold_file), limit, rows)
     if albeto_subtoken is None:
         result = score_predictions(task, gold, predictions)
     else:
@@ -83,6 +103,26 @@ def score(
         print(json.dumps(payload, ensure_ascii=False))
         return
     _print_table(task.name, task.variant, task.spec.score_metrics, result)
+
+
+def _subset(gold, limit: int | None, rows: str | None):
+    """The gold rows `run` scored: the first `limit`, then `rows` START:END of those."""
+    from glues_bench.errors import GluesError
+
+    n_rows = len(gold) if limit is None else min(limit, len(gold))
+    start, end = 0, n_rows
+    if rows is not None:
+        first, sep, last = rows.partition(":")
+        try:
+            start = int(first) if first.strip() else 0
+            end = int(last) if last.strip() else n_rows
+        except ValueError:
+            sep = ""
+        if not sep or not 0 <= start < end <= n_rows:
+            raise GluesError(f"--rows {rows!r}: expected START:END with 0 <= START < END <= {n_rows}")
+    if (start, end) == (0, len(gold)):
+        return gold
+    return gold.select(range(start, end))
 
 
 def _subtoken_counts(tokenizer_name: str, gold) -> list[list[int]]:

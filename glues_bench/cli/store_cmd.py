@@ -13,9 +13,17 @@ from glues_bench.cli.app import app
 if TYPE_CHECKING:
     from glues_bench.board import Leaderboard
 
-DB_HELP = "SQLAlchemy URL or SQLite path; default $GLUES_BENCH_DB, else sqlite:///leaderboard/glues_bench.db."
-DEFAULT_SITE_DIR = Path("leaderboard") / "site"
-REFERENCE_HELP = "Model whose params and average are the size/performance reference (paper: BETO cased)."
+DB_HELP = (
+    "SQLAlchemy URL, e.g. sqlite:///results.db or postgresql://user@host/db (a bare path is refused); "
+    "default $GLUES_BENCH_DB, else your own sqlite:///results/glues_bench.db (the committed board is "
+    "sqlite:///leaderboard/glues_bench.db)."
+)
+DEFAULT_SITE_DIR = Path("results") / "site"  # the committed leaderboard/site is rebuilt on purpose only
+REFERENCE_HELP = (
+    "Model whose params and average are the size/performance reference (default: BETO cased, as in the "
+    "paper); a name that is not on the board is refused."
+)
+DEFAULT_REFERENCE = "BETO cased"
 
 
 @app.command("import-reported")
@@ -42,20 +50,33 @@ def leaderboard(
         bool, typer.Option("--json", help="Print the leaderboard as JSON (unrounded numbers).")
     ] = False,
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
-    reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
+    reference: Annotated[str | None, typer.Option("--reference", help=REFERENCE_HELP)] = None,
 ) -> None:
     """Show the main table: rank, params, size and performance ratios, average and the 8 task scores."""
     from glues_bench.board import leaderboard_from_snapshot, leaderboard_json
     from glues_bench.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         snapshot = store.snapshot(provenance=False)  # the table needs scores and keys, not provenance
+    reference = _reference(snapshot, reference)
     board = leaderboard_from_snapshot(snapshot, reference)
     if as_json:
         document = leaderboard_json(board, snapshot.last_updated)
         print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
         return
     _print_table(board)
+
+
+def _reference(snapshot, reference: str | None) -> str:
+    """The default reference may be absent (a board of one's own runs); a named one must be on the board."""
+    from glues_bench.errors import UnknownName
+
+    if reference is None:
+        return DEFAULT_REFERENCE
+    names = [submission.name for submission in snapshot.submissions]
+    if reference not in names:
+        raise UnknownName("--reference model", reference, names)
+    return reference
 
 
 def _print_table(board: Leaderboard) -> None:
@@ -97,13 +118,14 @@ def _print_table(board: Leaderboard) -> None:
 def build_site(
     out: Annotated[Path, typer.Option("--out", help="Output folder (rebuilt in place).")] = DEFAULT_SITE_DIR,
     db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
-    reference: Annotated[str, typer.Option("--reference", help=REFERENCE_HELP)] = "BETO cased",
+    reference: Annotated[str | None, typer.Option("--reference", help=REFERENCE_HELP)] = None,
 ) -> None:
     """Write the static leaderboard site (index, one page per task, model and run, JSON twins)."""
     from glues_bench.site import build_site as build
     from glues_bench.store import open_store
 
-    with open_store(db) as store:
+    with open_store(db, create=False) as store:
         snapshot = store.snapshot()
+    reference = _reference(snapshot, reference)
     written = build(snapshot, out, reference=reference)
     print(f"wrote {len(written)} files to {out} (open {out / 'index.html'})")

@@ -40,11 +40,14 @@ def load_split(
     data_dir: Path | None = None,
     limit: int | None = None,
     strict: bool = False,
+    *,
+    hub_fallback: bool = True,
 ) -> LoadedSplit:
     """The `split` (train/dev/test) of `task`, first `limit` examples only when `limit` is set.
 
     With `data_dir`, the first existing file of the split's local `paths` is read, followed by every
-    existing `extra_paths` file. Otherwise, or when none of `paths` exists, the hub copy is loaded.
+    existing `extra_paths` file. Otherwise, or when none of `paths` exists, the hub copy is loaded, unless
+    `hub_fallback` is False (`run --data-dir` without `--hub`): then the hub is not even described.
     The split's declared quirks are applied and counted; without `limit`, row counts are checked
     against the official counts the spec declares (a warning, or `RowCountDrift` under `strict`).
     Both are recorded in the split's `source`, which the run's provenance keeps.
@@ -63,6 +66,9 @@ def load_split(
             origin = ", ".join(str(f) for f in files)
             return _finish(task, columns, limit, origin + report.suffix(), files, report)
         tried += [str(data_dir / p) for p in source.local.paths]
+    if source.hub is not None and not hub_fallback:
+        why = "the hub is not tried with --data-dir unless --hub is given"
+        raise DataUnavailable(_unavailable(task, split, tried, why))
     if source.hub is not None:
         origin = hub.describe(source.hub)
         try:

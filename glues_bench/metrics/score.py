@@ -134,9 +134,14 @@ def _checked_text(example_id: str, value: object) -> str:
 
 
 def _checked_label(task: ResolvedTask, example_id: str, value: object) -> str:
+    # Labels are strings; an integer that spells one (PAWS-X's 1 for "1", as its TSV files write it) is
+    # accepted as that label rather than refused with a label list that looks like it contains it.
+    if isinstance(value, int) and not isinstance(value, bool) and str(value) in task.labels:
+        return str(value)
     if not isinstance(value, str):
         raise PredictionError(
-            f"prediction {example_id!r}: expected a label string, got {type(value).__name__}"
+            f"prediction {example_id!r}: expected a label string, got {type(value).__name__} {value!r} "
+            f"(labels: {', '.join(repr(label) for label in task.labels)})"
         )
     if value not in task.labels:
         raise PredictionError(

@@ -23,63 +23,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from glues_bench.errors import UnknownName
 from glues_bench.pretrain.errors import PretrainError
 from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
 from glues_bench.pretrain.loop import LoopResult, linear_schedule, loop_config, train
 from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for
+from glues_bench.pretrain.presets import PAPER_PRESETS, PRESETS, Preset, get_preset  # noqa: F401 - re-exported
 from glues_bench.train.finetune import parameter_groups
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """One model size: architecture (Table 1) and pretraining schedule (Table 2)."""
-
-    name: str
-    family: str  # "albert" | "bert"
-    layers: int
-    hidden: int
-    heads: int
-    intermediate: int
-    embedding: int | None  # ALBERT's factorised embedding size; None for BERT
-    vocab_size: int
-    paper_params_m: int | None  # Table 1, in millions (None: not a paper model)
-    learning_rate: float
-    batch_size: int
-    warmup_steps: int
-    total_steps: int
-    weight_decay: float = 0.01
-    max_position_embeddings: int = 512
-
-    def warmup_for(self, total_steps: int) -> int:
-        """The preset's warm-up, scaled to a shorter (or longer) run in the same proportion."""
-        if total_steps == self.total_steps:
-            return self.warmup_steps
-        return max(1, round(self.warmup_steps * total_steps / self.total_steps))
-
-
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset("tiny", "albert", 4, 312, 12, 1248, 128, 31_000, 5, 1.25e-3, 2048, 125_000, 8_300_000),
-        Preset("base", "albert", 12, 768, 12, 3072, 128, 31_000, 12, 8.83e-4, 960, 53_333, 3_650_000),
-        Preset("large", "albert", 24, 1024, 16, 4096, 128, 31_000, 18, 6.25e-4, 512, 12_500, 1_450_000),
-        Preset("xlarge", "albert", 24, 2048, 16, 8192, 128, 31_000, 59, 3.12e-4, 128, 6_250, 2_775_000),
-        Preset("xxlarge", "albert", 12, 4096, 64, 16384, 128, 31_000, 223, 3.12e-4, 128, 3_125, 1_650_000),
-        # In-house teacher for offline distillation demos; its schedule is our choice, not the paper's.
-        # vocab_size 0: exactly the tokenizer's (a 31K table would dominate so small a model).
-        Preset("bert-mini", "bert", 4, 256, 4, 1024, None, 0, None, 1e-3, 128, 1_000, 100_000),
-    )
-}
-PAPER_PRESETS = ("tiny", "base", "large", "xlarge", "xxlarge")
-
-
-def get_preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise UnknownName("preset", name, PRESETS)
-    return PRESETS[name]
 
 
 def model_config(preset: Preset, vocab_size: int | None = None, **special_ids: int):

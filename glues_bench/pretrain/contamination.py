@@ -215,7 +215,8 @@ def glues_eval_documents(
             if split not in task.splits:
                 continue
             try:
-                loaded = load_split(task, split, data_dir)
+                # With a data folder, only its files: the hub is never tried (no network for a local run).
+                loaded = load_split(task, split, data_dir, hub_fallback=data_dir is None)
             except DataUnavailable as exc:
                 unavailable[set_name] = str(exc)
                 continue

@@ -31,11 +31,10 @@ from glues_bench.pretrain.errors import PretrainError
 from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
 from glues_bench.pretrain.loop import LoopResult, linear_schedule, loop_config, train
 from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for
+from glues_bench.pretrain.presets import BETO_CASED, DistillConfig, LossWeights  # noqa: F401 - re-exported
 from glues_bench.train.finetune import parameter_groups
 
 log = logging.getLogger(__name__)
-
-BETO_CASED = "dccuchile/bert-base-spanish-wwm-cased"
 
 
 def student_config(teacher_config, n_layers: int | None = None):
@@ -143,15 +142,6 @@ def load_teacher(name_or_path: str, revision: str | None = None):
     return teacher, tokenizer
 
 
-@dataclass(frozen=True)
-class LossWeights:
-    temperature: float = 2.0
-    alpha_ce: float = 5.0
-    alpha_mlm: float = 2.0
-    alpha_cos: float = 1.0
-    restrict_ce_to_mask: bool = False  # Sanh's default: distil on every non-pad token
-
-
 def triple_loss(
     student_logits: torch.Tensor,
     teacher_logits: torch.Tensor,
@@ -205,40 +195,6 @@ class DistillationObjective:
             batch["labels"],
             batch["attention_mask"],
             self.weights,
-        )
-
-
-@dataclass(frozen=True)
-class DistillConfig:
-    """A distillation run (stored with checkpoints; a resume must match it)."""
-
-    teacher: str
-    seq_len: int = 512
-    max_steps: int = 90_000  # DistilBETO's 90k steps (paper, section 3.3)
-    micro_batch_size: int = 5
-    accumulation: int = 50
-    learning_rate: float = 5e-4
-    warmup_ratio: float = 0.05
-    weight_decay: float = 0.0
-    adam_epsilon: float = 1e-6
-    grad_clip: float = 5.0
-    student_layers: int | None = None  # None: half the teacher's
-    temperature: float = 2.0
-    alpha_ce: float = 5.0
-    alpha_mlm: float = 2.0
-    alpha_cos: float = 1.0
-    restrict_ce_to_mask: bool = False
-    seed: int = 56  # Sanh et al.'s default
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 2
-    log_every: int = 1
-    device: str | None = None
-    bf16: bool | None = None
-    progress: bool = True
-
-    def loss_weights(self) -> LossWeights:
-        return LossWeights(
-            self.temperature, self.alpha_ce, self.alpha_mlm, self.alpha_cos, self.restrict_ce_to_mask
         )
 
 

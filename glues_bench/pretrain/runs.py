@@ -10,12 +10,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from glues_bench.errors import GluesError
-from glues_bench.pretrain import contamination
 from glues_bench.pretrain.corpus import Document, document_texts, load_documents, parse_corpus_source
 from glues_bench.pretrain.errors import PretrainError
-from glues_bench.pretrain.loop import latest_checkpoint
+
+if TYPE_CHECKING:  # the heavy modules are imported where used: `--help` must not wait for torch
+    from glues_bench.pretrain import contamination
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,17 @@ def load_corpus(specs: Sequence[str], data_dir: Path | None) -> tuple[list[Docum
             "corpus %s: %d documents, %d sentences", source.describe(), len(loaded), sum(map(len, loaded))
         )
         documents.extend(loaded)
-    return documents, [s.describe() for s in sources]
+    return documents, [_portable_description(source, data_dir) for source in sources]
+
+
+def _portable_description(source, data_dir: Path | None) -> str:
+    """`conll:conll2002/esp.train`: a file corpus relative to the data folder (or the working directory),
+    since the description is stored in the manifest's notes and published; hub corpora as they are."""
+    from glues_bench.provenance import portable_path
+
+    if source.kind == "hf":
+        return source.describe()
+    return f"{source.kind}:{portable_path(source.location, data_dir)}"
 
 
 def contamination_gate(
@@ -46,6 +58,8 @@ def contamination_gate(
 ) -> tuple[list[Document], contamination.ContaminationReport]:
     """Check the corpus against every available GLUES dev/test split (after dropping overlapping corpus
     documents when `decontaminate`), save the report, refuse a contaminated corpus unless `allow`."""
+    from glues_bench.pretrain import contamination
+
     eval_documents, unavailable = contamination.glues_eval_documents(data_dir)
     kept = list(documents)
     if decontaminate:
@@ -71,6 +85,8 @@ def resolve_resume(resume: str | None, out_dir: Path) -> Path | None:
     if resume is None:
         return None
     if resume == "latest":
+        from glues_bench.pretrain.loop import latest_checkpoint
+
         found = latest_checkpoint(out_dir)
         if found is None:
             raise PretrainError(f"--resume: no checkpoint under {out_dir / 'checkpoints'}")
@@ -79,6 +95,27 @@ def resolve_resume(resume: str | None, out_dir: Path) -> Path | None:
     if not (path / "state.json").is_file():
         raise PretrainError(f"--resume {resume}: not a checkpoint directory (no state.json)")
     return path
+
+
+def stay_offline_for_local_inputs(*sources: str | None) -> None:
+    """Set HF offline mode unless one of `sources` (tokenizer, teacher, `hf:` corpus) needs the hub.
+
+    A local path never touches the network: without this, transformers and datasets still ask the hub
+    (retrying for a minute when there is no network) whenever HF_HUB_OFFLINE is unset. Call it before
+    importing them.
+    """
+    needs_hub = any(source and _is_hub_reference(source) for source in sources)
+    if not needs_hub:
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            os.environ[name] = "1"
+
+
+def _is_hub_reference(source: str) -> bool:
+    if source.startswith("hf:"):
+        return True
+    if ":" in source.split("/")[0] and source.split(":", 1)[0] in ("text", "conll"):
+        return False  # text:PATH / conll:PATH corpus specs
+    return not Path(source).exists()
 
 
 def configure_threads(threads: int | None) -> None:

@@ -1,6 +1,6 @@
 """The results store: submissions, runs with provenance, metrics, prediction files, reported numbers.
 
-    store = open_store()            # None → $GLUES_BENCH_DB → sqlite:///leaderboard/glues_bench.db
+    store = open_store()            # None → $GLUES_BENCH_DB → sqlite:///results/glues_bench.db
     store.upsert_submission("ALBETO tiny (ours)", origin="in-house", checkpoint_sha256=...)
     key = RunKey(submission=..., checkpoint_sha256=..., task="ner", variant="default", spec_hash=...,
                  data_fingerprint={"train": ..., "dev": ..., "test": ...}, hparams={...}, seed=1)

@@ -17,9 +17,12 @@ from glues_bench.errors import StoreError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-DEFAULT_DB_PATH = Path("leaderboard") / "glues_bench.db"
+DEFAULT_DB_PATH = Path("results") / "glues_bench.db"
 DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DB_PATH.as_posix()}"
-"""Relative to the working directory, like every other path the CLI takes (see `resolve_url`)."""
+"""A user's own results (git-ignored), relative to the working directory like every other CLI path. The
+committed board is `COMMITTED_DB_URL`, rebuilt on purpose only (`scripts/train_inhouse.sh` names it)."""
+
+COMMITTED_DB_URL = "sqlite:///leaderboard/glues_bench.db"
 
 DB_ENV_VAR = "GLUES_BENCH_DB"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -30,33 +33,59 @@ _PG_MIGRATION_LOCK = 0x61C0E5  # any constant: serialises concurrent migrations 
 
 
 def resolve_url(url: str | None) -> str:
-    """`--db` value → SQLAlchemy URL: None → $GLUES_BENCH_DB → `sqlite:///leaderboard/glues_bench.db`.
+    """`--db` value → SQLAlchemy URL: None → $GLUES_BENCH_DB → `sqlite:///results/glues_bench.db`.
 
-    A bare path (no `://`) means a SQLite file; `postgresql://` means psycopg 3 (the driver we ship).
+    Only URLs are accepted: a bare path or a typo (`--db "not a url"`) is refused in one line instead of
+    becoming a SQLite file of that name. `postgresql://` means psycopg 3 (the driver we ship).
     """
+    if url is not None and not url.strip():
+        raise StoreError("--db '': empty database URL (omit --db for $GLUES_BENCH_DB or the default)")
+    source = "--db" if url is not None else f"${DB_ENV_VAR}"
     url = url or os.environ.get(DB_ENV_VAR) or DEFAULT_DB_URL
     if "://" not in url:
-        url = f"sqlite:///{url}"
+        raise StoreError(
+            f"{source} {url!r}: not a database URL; for a SQLite file write sqlite:///{url} "
+            "(or postgresql://user@host/db)"
+        )
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine with the settings the store relies on (SQLite: WAL, foreign keys, real transactions)."""
+def create_store_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine with the settings the store relies on (SQLite: WAL, foreign keys, real transactions).
+
+    A SQLite file is created only with `create` (the writing commands: run, import-reported), and never
+    with its folder: a missing folder is a typo more often than a wish.
+    """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"database URL {url!r} is not a valid SQLAlchemy URL") from exc
+        parsed.port  # noqa: B018 - the port is parsed lazily; a non-numeric one raises ValueError here
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(f"database URL {_hide_password(url)!r} is not a valid SQLAlchemy URL") from exc
     if parsed.get_backend_name() != "sqlite":
         try:
             return create_engine(parsed, pool_pre_ping=True)
-        except (ImportError, SQLAlchemyError) as exc:
-            raise StoreError(f"database URL {parsed!r}: {exc}") from exc
+        except (ImportError, SQLAlchemyError, ValueError) as exc:
+            raise StoreError(f"database URL {_hide_password(url)!r}: {_first_line(exc)}") from exc
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database)
+        if not path.exists():
+            if not create:
+                raise StoreError(
+                    f"no results database at {database} (create one with `glues-bench run` or "
+                    f"`glues-bench import-reported`; the committed board is --db {COMMITTED_DB_URL})"
+                )
+            if url == DEFAULT_DB_URL:  # our own default folder, not a typo: create it
+                path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.is_dir():
+                raise StoreError(f"database {url}: folder {path.parent} does not exist")
+            if not os.access(path.parent, os.W_OK):
+                raise StoreError(f"database {url}: folder {path.parent} is not writable")
+        elif path.is_dir():
+            raise StoreError(f"database {url}: {database} is a folder, not a SQLite file")
     engine = create_engine(parsed)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
@@ -139,18 +168,51 @@ def upgrade(engine: Engine) -> None:
     if _is_current(engine):
         return
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util.exc import CommandError
 
     config = alembic_config()
     try:
         with writer(engine).begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            revision = MigrationContext.configure(connection).get_current_revision()
+            if revision is not None and not _known_revision(config, revision):
+                raise StoreError(_newer_schema(engine, revision))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+    except CommandError as exc:  # e.g. a revision this harness does not ship (a newer glues-bench)
+        raise StoreError(
+            f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
+        ) from exc
     except SQLAlchemyError as exc:
         raise StoreError(
             f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
         ) from exc
+
+
+def _known_revision(config: Config, revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    try:
+        return ScriptDirectory.from_config(config).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _newer_schema(engine: Engine, revision: str) -> str:
+    return (
+        f"the results database {engine.url!r} has schema revision {revision}, which this glues-bench does "
+        "not know: it was written by a newer harness (upgrade glues-bench to use it)"
+    )
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url
 
 
 def _first_line(exc: BaseException) -> str:

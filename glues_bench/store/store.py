@@ -590,12 +590,13 @@ class Store:
             )  # fmt: skip
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+def open_store(url: str | None = None, *, migrate: bool = True, create: bool = True) -> Store:
     """Open (and by default migrate) the results database.
 
-    `url`: any SQLAlchemy URL or a SQLite file path; None → $GLUES_BENCH_DB → `leaderboard/glues_bench.db`.
+    `url`: a SQLAlchemy URL; None → $GLUES_BENCH_DB → `sqlite:///results/glues_bench.db`. With
+    `create=False` (the reading commands) a SQLite file that does not exist is an error, not an empty board.
     """
-    engine = engine_module.create_store_engine(engine_module.resolve_url(url))
+    engine = engine_module.create_store_engine(engine_module.resolve_url(url), create=create)
     if migrate:
         try:
             engine_module.upgrade(engine)

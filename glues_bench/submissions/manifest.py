@@ -27,6 +27,7 @@ from pydantic import (
 
 from glues_bench.errors import CheckpointNotFound, SubmissionError
 from glues_bench.model_ref import ModelRef
+from glues_bench.provenance import portable_path
 from glues_bench.submissions.weights import find_weight_files, one_line
 
 NAME_CHARSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -164,7 +165,8 @@ class Submission(BaseModel):
             "display_name": self.display_name,
             "origin": self.origin,
             "family": self.family,
-            "checkpoint_path": None if self.is_hub else self.resolve_checkpoint(),
+            # Stored (and published) relative to the working directory: no machine's absolute path.
+            "checkpoint_path": None if self.is_hub else portable_path(self.resolve_checkpoint()),
             "hub_id": self.checkpoint if self.is_hub else None,
             "hub_revision": self.revision,
             "checkpoint_sha256": self.weights_sha256,

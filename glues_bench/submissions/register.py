@@ -109,18 +109,32 @@ def _checkpoint_reference(directory: Path, submissions_dir: Path) -> str:
     return str(directory)
 
 
+def _described(exc: BaseException, remote_code: bool) -> str:
+    if remote_code and not isinstance(exc, OSError):
+        return f"the checkpoint's own code raised {exc.__class__.__name__}: {first_line(exc)}"
+    return first_line(exc)
+
+
 def _load_config_and_tokenizer(directory: Path, trust_remote_code: bool, label: str) -> str:
     """Load config and tokenizer as a run would; return config.model_type."""
     from transformers import AutoConfig, AutoTokenizer
 
+    # The checkpoint's own code (trust_remote_code) can fail with any exception: say so in one line.
+    expected: tuple[type[BaseException], ...] = (
+        (Exception,) if trust_remote_code else (OSError, ValueError, KeyError, TypeError)
+    )
     try:
         config = AutoConfig.from_pretrained(directory, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError) as exc:
-        raise SubmissionError(f"{label}: config.json does not load ({first_line(exc)})") from exc
+    except expected as exc:
+        raise SubmissionError(
+            f"{label}: config.json does not load ({_described(exc, trust_remote_code)})"
+        ) from exc
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SubmissionError(f"{label}: the tokenizer does not load ({first_line(exc)})") from exc
+    except expected as exc:
+        raise SubmissionError(
+            f"{label}: the tokenizer does not load ({_described(exc, trust_remote_code)})"
+        ) from exc
     vocab_size = getattr(config, "vocab_size", None)
     if isinstance(vocab_size, int) and len(tokenizer) > vocab_size:
         raise SubmissionError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 Split = Literal["train", "dev", "test"]
 SPLITS: tuple[Split, ...] = ("train", "dev", "test")
@@ -187,9 +187,11 @@ class HParams(_Frozen):
 class Grid(_Frozen):
     """A full-factorial search space."""
 
-    batch_sizes: tuple[int, ...] = Field(min_length=1)
-    learning_rates: tuple[float, ...] = Field(min_length=1)
-    epochs: tuple[int, ...] = Field(min_length=1)
+    # Each value is checked here, as HParams would check it: a bad grid file fails when read, naming the
+    # field (`learning_rates.1`), not later inside the runner.
+    batch_sizes: tuple[PositiveInt, ...] = Field(min_length=1)
+    learning_rates: tuple[PositiveFloat, ...] = Field(min_length=1)
+    epochs: tuple[PositiveInt, ...] = Field(min_length=1)
 
     def configs(self) -> list[HParams]:
         return [

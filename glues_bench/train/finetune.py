@@ -128,9 +128,12 @@ def finetune(
     model.train()
     for epoch in range(hparams.epochs):
         batches = train_batches(lengths, hparams.batch_size, generator)
-        bar = tqdm(batches, desc=f"{task.name} epoch {epoch + 1}/{hparams.epochs}", disable=not progress)
+        # Updated by hand, not by iterating the bar: iteration closes it before the epoch's loss is known.
+        bar = tqdm(
+            total=len(batches), desc=f"{task.name} epoch {epoch + 1}/{hparams.epochs}", disable=not progress
+        )
         losses = []
-        for step, indices in enumerate(bar):
+        for step, indices in enumerate(batches):
             batch = to_device(collate([encoded.features[i] for i in indices], pad_id), device)
             with autocast_for(device):
                 loss = model(**batch).loss
@@ -140,11 +143,15 @@ def finetune(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(loss.detach())
-            if progress and step % LOSS_LOG_EVERY == 0:
-                bar.set_postfix(loss=f"{loss.item():.4f}")
+            bar.update(1)
+            if progress and step % LOSS_LOG_EVERY == LOSS_LOG_EVERY - 1:  # mean of the last steps
+                bar.set_postfix(loss=f"{torch.stack(losses[-LOSS_LOG_EVERY:]).mean().item():.4f}")
         epoch_step_losses = torch.stack(losses).float().cpu().tolist()  # one sync per epoch
         step_losses += epoch_step_losses
         epoch_losses.append(sum(epoch_step_losses) / len(epoch_step_losses))
+        if progress:  # the bar ends on the epoch's mean loss, not on whichever batch was logged last
+            bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
+        bar.close()
     seconds = time.perf_counter() - started
 
     # -- evaluate
