@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,6 +44,8 @@ class RunOptions:
     variants: dict[str, str] = field(default_factory=dict)
     progress: bool = True
     threads: int | None = None  # torch CPU threads; None keeps torch's default (one per core)
+    max_device_batch: int | None = None  # micro-batch cap: larger batches accumulate gradients
+    lease_seconds: float = 60.0  # a claim's lease; this process renews it every third of that
     hub: bool = True  # fall back to the hub for splits missing locally (run: only without --data-dir)
     strict: bool = False  # official row-count drift is an error (the task is skipped), not a warning
 
@@ -67,6 +70,8 @@ class TaskSummary:
     ran: int = 0
     skipped: int = 0
     failed: int = 0
+    busy: int = 0
+    """Jobs skipped because another live process holds them (counted in `skipped` too; not an error)."""
     note: str = ""
     best: TaskResult | None = None  # the dev-selected config, as the leaderboard selects it
     problems: list[str] = field(default_factory=list)  # why work could not start or failed, one line each
@@ -158,14 +163,68 @@ def limits_note(data: TaskData, limit: int | None, train_limit: int | None) -> s
     return f"train {sizes['train']} ({train_flag}), dev {sizes['dev']} and test {sizes['test']} ({dev_flag})"
 
 
-def write_predictions(path: Path, predictions: dict) -> str:
-    """Write predictions in `glues-bench score` format (sorted keys, UTF-8) and return their sha256."""
+def predictions_payload(predictions: dict) -> bytes:
+    """Predictions in `glues-bench score` format: sorted keys, UTF-8 JSON."""
+    return json.dumps(predictions, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
+
+
+def write_predictions(path: Path, predictions: dict | bytes) -> str:
+    """Write predictions (a dict, or a payload from `predictions_payload`) and return their sha256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = json.dumps(predictions, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
-    tmp = path.with_suffix(".tmp")
+    payload = predictions if isinstance(predictions, bytes) else predictions_payload(predictions)
+    tmp = path.with_suffix(TMP_SUFFIX)
     tmp.write_bytes(payload)
     tmp.replace(path)  # atomic: a killed run never leaves a half-written predictions file
     return hashlib.sha256(payload).hexdigest()
+
+
+TMP_SUFFIX = ".tmp"  # `dev.predictions.json` is written as `dev.predictions.tmp`, then renamed
+
+
+def remove_stale_tmp_files(artifacts_dir: Path, older_than_s: float) -> list[Path]:
+    """Delete `*.predictions.tmp` left by a process killed between write and rename; return them.
+
+    Only files older than `older_than_s` (a lease): a live writer renames its file within milliseconds,
+    so a cooperating process's write in progress is never touched.
+    """
+    if not artifacts_dir.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    removed = []
+    for tmp in sorted(artifacts_dir.rglob(f"*.predictions{TMP_SUFFIX}")):
+        try:
+            if tmp.is_file() and not tmp.is_symlink() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    return removed
+
+
+def predictions_dir(artifacts_dir: Path, key, job: Job, options: RunOptions) -> Path:
+    """`<artifacts>/<name>/<task>-<variant>/<hparams>-seed<seed>-<digest>/`, unique per run key.
+
+    The digest covers what the readable part leaves out (weights sha256, data fingerprints, spec hash,
+    --limit/--train-limit), so two runs with different keys never share a file and a stored sha256
+    stays valid.
+    """
+    from glues_bench.store import canonical_hash
+
+    digest = canonical_hash(
+        {
+            "checkpoint_sha256": key.checkpoint_sha256,
+            "data_fingerprint": dict(key.data_fingerprint),
+            "spec_hash": key.spec_hash,
+            "limit": options.limit,
+            "train_limit": options.train_limit,
+        }
+    )[:12]
+    return (
+        artifacts_dir
+        / _slug(key.submission)
+        / f"{key.task}-{key.variant}"
+        / f"{job.hparams.key()}-seed{job.seed}-{digest}"
+    )
 
 
 def _slug(text: str) -> str:
@@ -182,11 +241,19 @@ def run_benchmark(
     finetune_fn: Callable | None = None,
     echo: Callable[[str], None] = print,
 ) -> list[TaskSummary]:
-    """Run every submission on every task; return one summary per (submission, task)."""
+    """Run every submission on every task; return one summary per (submission, task).
+
+    Several processes (on one machine or many) may run this on one database at once: each job is
+    claimed atomically with a lease that this process renews, jobs held by a live process are skipped
+    (`TaskSummary.busy`), and a dead process's jobs are reclaimed once its lease has expired.
+    """
     from glues_bench.provenance import resolve_device
+    from glues_bench.store.store import lease_is_live, process_owner
 
     executor = executor or LocalExecutor()
-    device = resolve_device(options.device)
+    # A Ray cluster's GPUs are on its workers, not necessarily here: check the device where jobs run.
+    on_workers = getattr(executor, "devices_on_workers", False) and options.device in ("cpu", "cuda")
+    device = options.device if on_workers else resolve_device(options.device)
     if options.threads is not None:
         import torch
 
@@ -201,15 +268,21 @@ def run_benchmark(
         for task in resolved
     }
     n_jobs = sum(len(grid.configs()) * len(seeds) for grid in grids.values())
-    stale = store.mark_stale_running_failed()
-    if stale:
-        echo(f"marked {len(stale)} interrupted run(s) as failed; they will be redone")
+    expired = [r.id for r in store.running_runs() if not lease_is_live(r)]
+    if expired:
+        echo(f"{len(expired)} run(s) left by stopped processes (lease expired); their keys will be redone")
+    leftovers = remove_stale_tmp_files(options.artifacts_dir, options.lease_seconds)
+    if leftovers:
+        echo(f"removed {len(leftovers)} partial predictions file(s) left by killed runs")
     from tqdm.auto import tqdm
 
     from glues_bench.submissions import verify_weights
 
     summaries = []
-    with tqdm(total=n_jobs, desc="grid", unit="run", disable=not options.progress, position=0) as bar:
+    with (
+        Heartbeat(store, process_owner(), options.lease_seconds),
+        tqdm(total=n_jobs, desc="grid", unit="run", disable=not options.progress, position=0) as bar,
+    ):
         for submission in submissions:
             # Before any job loads it: no pickle unless the manifest allows one (hub snapshots too), and the
             # weights still hash to the sha256 results are stored under.
@@ -270,37 +343,89 @@ def _run_task(
         todo.append((job, key))
     bar.refresh()
 
-    # The driver owns the store: a run is recorded `running` just before its job is handed to the executor
-    # (lazily, for the local executor) and its outcome is stored here, in one transaction. The job itself
-    # only computes, so an executor may run it in another process or on another machine.
-    started: list[int] = []
+    # The driver owns the store: a run is claimed `running` just before its job is handed to the executor
+    # (lazily: an executor pulls the next job when it has a free slot) and its outcome is stored here, in
+    # one transaction, as it arrives. The job itself only computes (predictions come back as bytes and
+    # are written here), so an executor may run it in another process or on another machine.
+    from glues_bench.store.store import process_owner
 
-    def start(item: tuple[Job, object]) -> JobInput:
-        job, key = item
-        started.append(_start_run(store, task, key, data, options, device))
-        return JobInput(started[-1], submission, task, job, data, options, device, finetune_fn)
+    owner = process_owner()
+    started: dict[int, tuple[Job, object]] = {}
 
+    def claimed() -> Iterator[JobInput]:
+        for job, key in todo:
+            claim = _claim_run(store, task, key, data, options, device, owner)
+            if claim.state != "claimed":  # a live process holds it, or it was finished meanwhile
+                summary.skipped += 1
+                summary.busy += claim.state == "busy"
+                bar.update(1)
+                continue
+            started[claim.run_id] = (job, key)
+            yield JobInput(claim.run_id, submission, task, job, data, options, device, finetune_fn)
+
+    outcomes = executor.map(execute_job, claimed())
     try:
-        for outcome in executor.map(execute_job, map(start, todo)):
-            _store_outcome(store, outcome)
+        for outcome in outcomes:
+            job, key = started[outcome.run_id]
+            stored = _store_outcome(store, outcome, predictions_dir(options.artifacts_dir, key, job, options))
             bar.update(1)
-            if outcome.error is None:
+            if stored is None:
                 summary.ran += 1
+            elif stored == "lost":
+                summary.skipped += 1
+                log.warning(
+                    "run %d: lease lost to another process; its result was not stored", outcome.run_id
+                )
             else:
                 summary.failed += 1
-                reason = _error_summary(outcome.error)
+                reason = _error_summary(stored)
                 summary.problems.append(f"run {outcome.run_id} failed: {reason}")
                 log.warning("run %d failed: %s", outcome.run_id, reason)
     except KeyboardInterrupt:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()  # the executor cancels what is in flight
         for run_id in started:  # finished runs are stored already; this marks the ones in flight
             if store.get_run(run_id).status == "running":
-                store.fail_run(run_id, "interrupted")
+                try:
+                    store.fail_run(run_id, "interrupted", owner=owner)
+                except GluesError:
+                    continue
         raise
+    if summary.busy:
+        echo(
+            f"{submission.name} × {task.name}: {summary.busy} job(s) held by other live processes were "
+            "left to them (see `glues-bench runs list`)"
+        )
     from glues_bench.board import selected_result
 
     runs = store.runs(submission.name, task.name)
     summary.best = selected_result(runs, store.get_submission(submission.name), task)
     return summary
+
+
+class Heartbeat:
+    """Renews this process's leases every third of the lease, in a daemon thread, while the grid runs."""
+
+    def __init__(self, store, owner: str, lease_seconds: float) -> None:
+        self._store, self._owner, self._lease = store, owner, lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="glues-bench-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._lease / 3):
+            try:
+                self._store.renew_leases(self._owner, self._lease)
+            except GluesError as exc:  # a database hiccup: try again next beat, the lease has slack
+                log.warning("could not renew leases: %s", exc)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 def _error_summary(error: str) -> str:
@@ -365,22 +490,23 @@ class JobOutcome:
 
     run_id: int
     metrics: dict = field(default_factory=dict)
-    artefacts: dict = field(default_factory=dict)
+    predictions: dict[str, bytes] = field(default_factory=dict)
+    """{split: payload} in `glues-bench score` format; the driver writes and hashes them."""
     durations: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)
     error: str | None = None
 
 
-def _start_run(store, task, key, data, options, device) -> int:
+def _claim_run(store, task, key, data, options, device, owner: str):
     from glues_bench.board import SELECTION_RULE
     from glues_bench.provenance import describe_device, harness_git_sha, library_versions, portable_source
 
-    return store.start_run(
+    return store.claim_run(
         key,
         spec_version=task.spec.version,
         library_versions=library_versions(),
         harness_git_sha=harness_git_sha(),
-        device=describe_device(device),
+        device=_describe_here(device, describe_device),
         selection_rule=SELECTION_RULE,
         details={
             # Relative to --data-dir: no machine's absolute paths in a stored (and published) record.
@@ -391,6 +517,7 @@ def _start_run(store, task, key, data, options, device) -> int:
             "train_note": data.train_note,
             "limit": options.limit,
             "train_limit": options.train_limit,
+            "max_device_batch": options.max_device_batch,
             "n_examples": {split: len(getattr(data, split).dataset) for split in ("train", "dev", "test")},
             # What `glues-bench score` needs to reproduce each stored number from its predictions file.
             "scored_subset": {
@@ -399,15 +526,27 @@ def _start_run(store, task, key, data, options, device) -> int:
             },
         },
         redo=options.overwrite == "always",
+        owner=owner,
+        lease_seconds=options.lease_seconds,
     )
 
 
+def _describe_here(device: str, describe: Callable[[str], str]) -> str:
+    """The device as this process sees it; a Ray driver without the workers' GPU says so instead (each
+    Ray worker records its own in details.executor.device)."""
+    try:
+        return describe(device)
+    except (RuntimeError, AssertionError):
+        return f"{device} (on the executor's workers)"
+
+
 def execute_job(work: JobInput) -> JobOutcome:
-    """Train, predict dev and test, score, write predictions. Any failure becomes `JobOutcome.error`."""
+    """Train, predict dev and test, score. Any failure becomes `JobOutcome.error`; writes no file."""
     from glues_bench.metrics import score_predictions
 
     submission, task, job, data = work.submission, work.task, work.job, work.data
     started = time.perf_counter()
+    extra = {"max_device_batch": work.options.max_device_batch} if work.options.max_device_batch else {}
     try:
         result = (work.finetune_fn or _default_finetune())(
             task,
@@ -419,41 +558,37 @@ def execute_job(work: JobInput) -> JobOutcome:
             device=work.device,
             test=data.test.dataset,
             progress=work.options.progress,
+            **extra,
         )
-        metrics, artefacts = {}, {}
-        run_dir = (
-            work.options.artifacts_dir
-            / _slug(submission.name)
-            / f"{task.name}-{task.variant}"
-            / f"{job.hparams.key()}-seed{job.seed}"
-        )
+        metrics, payloads = {}, {}
         for split, gold, predictions in (
             ("dev", data.dev.dataset, result.dev_predictions),
             ("test", data.test.dataset, result.test_predictions),
         ):
             scored = score_predictions(task, gold, predictions)
             metrics[split] = {**scored.metrics, "score": scored.score}
-            path = run_dir / f"{split}.predictions.json"
-            artefacts[split] = (str(path), write_predictions(path, predictions))
+            payloads[split] = predictions_payload(predictions)
     except Exception:  # recorded on the run (status failed + full traceback); the grid goes on
         return JobOutcome(work.run_id, error=portable_traceback())
+    details = {
+        "n_train_steps": result.n_train_steps,
+        "n_train_examples": result.n_train_examples,
+        "train_loss_first_last": [result.train_loss[0], result.train_loss[-1]] if result.train_loss else [],
+        "epoch_loss": result.epoch_loss,
+    }
+    batching = getattr(result, "batching", None)  # micro-batch, accumulation steps, OOM retries
+    if batching:
+        details["batching"] = batching
     return JobOutcome(
         work.run_id,
         metrics=metrics,
-        artefacts=artefacts,
+        predictions=payloads,
         durations={
             "train_s": result.seconds,
             "predict_s": result.predict_seconds,
             "total_s": time.perf_counter() - started,
         },
-        details={
-            "n_train_steps": result.n_train_steps,
-            "n_train_examples": result.n_train_examples,
-            "train_loss_first_last": [result.train_loss[0], result.train_loss[-1]]
-            if result.train_loss
-            else [],
-            "epoch_loss": result.epoch_loss,
-        },
+        details=details,
     )
 
 
@@ -470,17 +605,35 @@ def portable_traceback() -> str:
     return text
 
 
-def _store_outcome(store, outcome: JobOutcome) -> None:
-    if outcome.error is not None:
-        store.fail_run(outcome.run_id, outcome.error)
-        return
-    store.finish_run(
-        outcome.run_id,
-        outcome.metrics,
-        outcome.artefacts,
-        durations=outcome.durations,
-        details=outcome.details,
-    )
+def _store_outcome(store, outcome: JobOutcome, run_dir: Path) -> str | None:
+    """Write the predictions and record the run; None when done, else "lost" or the error recorded."""
+    from glues_bench.store.store import ClaimLost, process_owner
+
+    owner = process_owner()
+    try:
+        if outcome.error is not None:
+            store.fail_run(outcome.run_id, outcome.error, owner=owner)
+            return outcome.error
+        artefacts = {}
+        try:
+            for split, payload in outcome.predictions.items():
+                path = run_dir / f"{split}.predictions.json"
+                artefacts[split] = (str(path), write_predictions(path, payload))  # finish_run re-hashes it
+        except OSError as exc:  # a full disk, a read-only artefacts dir: this run failed, the grid goes on
+            error = f"{exc.__class__.__name__}: could not write predictions: {exc}"
+            store.fail_run(outcome.run_id, error, owner=owner)
+            return error
+        store.finish_run(
+            outcome.run_id,
+            outcome.metrics,
+            artefacts,
+            durations=outcome.durations,
+            details=outcome.details,
+            owner=owner,
+        )
+    except ClaimLost:
+        return "lost"
+    return None
 
 
 def _default_finetune() -> Callable:

@@ -180,6 +180,8 @@ def test_sigkill_mid_grid_then_rerun_finishes_without_loss_or_duplicates(submiss
         "--threads",
         "1",
         "--no-progress",
+        "--lease-seconds",
+        "2",  # the killed process's claim expires 2 s after its last heartbeat
     ]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -194,6 +196,7 @@ def test_sigkill_mid_grid_then_rerun_finishes_without_loss_or_duplicates(submiss
     process.wait()
     before = _statuses(db)
     assert "running" in before and before.count("done") >= 1
+    time.sleep(2.5)
 
     assert subprocess.run(argv, capture_output=True, timeout=300).returncode == 0
     rows = sqlite3.connect(db).execute("select hparams_hash, seed, status, attempt from runs").fetchall()

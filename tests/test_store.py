@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -17,13 +16,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select, text, update
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from glues_bench.errors import StoreError, UnknownName
 from glues_bench.store import RunKey, Store, open_store, resolve_url
 from glues_bench.store import store as store_module
 from glues_bench.store.engine import DEFAULT_DB_URL, current_revision, head_revision
-from glues_bench.store.models import Base, MetricValue, PredictionArtifact, Run
+from glues_bench.store.models import Base, MetricValue, PredictionArtifact
 from glues_bench.tasks import get_task
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -380,23 +379,6 @@ def test_start_run_checks_its_key(store: Store):
         store.start_run(key(role="final"), spec_version=1)
     with pytest.raises(StoreError, match="sha256"):
         store.start_run(key(checkpoint_sha256=""), spec_version=1)
-
-
-def test_runs_left_running_by_a_dead_process_are_marked_failed(store: Store):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    mine = store.start_run(key(seed=1), spec_version=1)
-    orphan = store.start_run(key(seed=2), spec_version=1)
-    elsewhere = store.start_run(key(seed=3), spec_version=1)
-    with store.session() as session:
-        session.execute(update(Run).where(Run.id == orphan).values(pid=dead.pid))
-        session.execute(update(Run).where(Run.id == elsewhere).values(host="another-host"))
-    assert store.mark_stale_running_failed() == [orphan]
-    assert store.get_run(orphan).status == "failed"
-    assert "stopped before the run finished" in store.get_run(orphan).error
-    assert store.get_run(mine).status == "running"  # this process is alive
-    assert store.start_run(key(seed=2), spec_version=1) == orphan  # redone
-    assert store.mark_stale_running_failed(everything=True) == [mine, orphan, elsewhere]
 
 
 # -- reported results ---------------------------------------------------------------------------------

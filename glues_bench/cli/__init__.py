@@ -11,6 +11,7 @@ from glues_bench.cli import (  # noqa: F401
     profile_cmd,
     register_cmd,
     run_cmd,
+    runs_cmd,
     score_cmd,
     store_cmd,
     tasks_cmd,

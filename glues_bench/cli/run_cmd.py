@@ -49,7 +49,52 @@ def run(
     artifacts_dir: Path = typer.Option(
         Path("results/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
     ),
-    executor: str = typer.Option("local", "--executor", help="local (default) or ray."),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="local (default): jobs on this machine, one at a time or --jobs N at once; ray: one Ray task "
+        "per job on a Ray cluster (needs the `ray` extra), see --ray-address.",
+    ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        min=1,
+        help="With --executor local, run this many jobs at once in worker processes (e.g. one per GPU; each "
+        "gets cores ÷ N torch threads unless --threads says otherwise).",
+    ),
+    ray_address: str = typer.Option(
+        None,
+        "--ray-address",
+        help="Ray cluster to join: `auto` (the cluster this node belongs to) or ray://HOST:PORT. "
+        "Default: start a private local Ray instance.",
+    ),
+    cpus_per_job: float = typer.Option(
+        1.0,
+        "--cpus-per-job",
+        min=0.01,
+        help="With --executor ray, CPUs each job reserves; it also trains with that many torch threads.",
+    ),
+    gpus_per_job: float = typer.Option(
+        0.0,
+        "--gpus-per-job",
+        min=0.0,
+        help="With --executor ray, GPUs each job reserves (1: one GPU per job, which it sees as cuda:0).",
+    ),
+    max_device_batch: int = typer.Option(
+        None,
+        "--max-device-batch",
+        min=1,
+        help="Largest batch put through the model at once. A grid batch size above it is trained as "
+        "micro-batches with gradient accumulation to the same effective batch (recorded with the run); "
+        "on CUDA out-of-memory a job retries once with half the micro-batch.",
+    ),
+    lease_seconds: float = typer.Option(
+        60.0,
+        "--lease-seconds",
+        min=1.0,
+        help="How long this process's claim on a running job holds without renewal (it renews every third "
+        "of it). Another `run` reclaims the jobs of a process that died once its lease has expired.",
+    ),
     threads: int = typer.Option(
         None,
         "--threads",
@@ -76,6 +121,10 @@ def run(
     Every config × seed trains on train and is scored on dev and test; the leaderboard reports the test score
     of the config with the best mean dev score. Runs already done are skipped.
 
+    Several `run` processes may share one database (on one machine, or on many against PostgreSQL): each
+    job is claimed with a lease, a job another live process holds is skipped, and the jobs of a process
+    that died are redone once its lease has expired (see `glues-bench runs list`).
+
     Exit status: 0 when every requested run is done; 1 when any run failed or a task could not start (no
     data, a data file that does not parse), each reason listed on stderr; 2 on bad input, before anything
     is stored.
@@ -94,6 +143,14 @@ def run(
 
     if overwrite not in ("never", "only-missing", "always"):
         raise GluesError(f"--overwrite {overwrite!r}: expected never, only-missing or always")
+    if executor not in ("local", "ray"):
+        raise GluesError(f"--executor {executor!r}: expected local or ray")
+    if executor != "ray" and (ray_address is not None or gpus_per_job or cpus_per_job != 1.0):
+        raise GluesError("--ray-address, --cpus-per-job and --gpus-per-job need --executor ray")
+    if executor == "ray" and jobs != 1:
+        raise GluesError("--jobs is for --executor local; Ray runs as many jobs as the cluster fits")
+    if executor == "ray" and gpus_per_job > 0 and device == "auto":
+        device = "cuda"  # the workers have the GPUs, not necessarily this driver
     if data_dir is not None and not data_dir.is_dir():
         raise GluesError(f"--data-dir {data_dir}: not a directory")
     variants = {}
@@ -138,6 +195,8 @@ def run(
         variants=variants,
         progress=progress,
         threads=threads,
+        max_device_batch=max_device_batch,
+        lease_seconds=lease_seconds,
         hub=hub if hub is not None else data_dir is None,
         strict=strict,
     )
@@ -145,9 +204,18 @@ def run(
     hf_logging.disable_progress_bar()
     from glues_bench.provenance import resolve_device
 
-    resolve_device(device)  # --device cuda without a GPU fails before the store is opened
+    if executor != "ray":  # a Ray driver need not have the GPUs its workers have
+        resolve_device(device)  # --device cuda without a GPU fails before the store is opened
+    runner = make_executor(
+        executor,
+        jobs=jobs,
+        threads=threads,
+        ray_address=ray_address,
+        cpus_per_job=cpus_per_job,
+        gpus_per_job=gpus_per_job,
+    )
     with open_store(db) as store:
-        summaries = run_benchmark(store, chosen, specs, options, executor=make_executor(executor))
+        summaries = run_benchmark(store, chosen, specs, options, executor=runner)
     print_run_summary(summaries)
     code = exit_status(summaries)
     if code:

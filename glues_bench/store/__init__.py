@@ -12,6 +12,10 @@
             store.fail_run(run_id, traceback.format_exc()); raise
         store.finish_run(run_id, {"dev": {"f1": 80.1}, "test": {"f1": 79.5}}, {"test": "preds/test.json"})
 
+Processes sharing one database use `claim_run` instead of `start_run`: it returns `Claim("busy")` for a
+key another live process holds, and reclaims one whose lease expired; the owner keeps its claims alive
+with `renew_leases(owner)` (the runner's heartbeat), and `release_runs` frees stuck ones by hand.
+
 Any SQLAlchemy URL works (`sqlite:///file.db`, `postgresql://user@host/db`); the schema is migrated with
 Alembic on open. SQLite files use WAL and enforce foreign keys.
 """

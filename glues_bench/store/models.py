@@ -147,6 +147,11 @@ class Run(Base):
     pid: Mapped[int | None] = mapped_column(Integer)
     selection_rule: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The claim on a `running` run (migration 0002): the process that owns it renews `lease_expires_at`
+    # while it works; once the lease has expired, any process may reclaim the run (see `Store.claim_run`).
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     submission: Mapped[Submission] = relationship(back_populates="runs")
     metrics: Mapped[list[MetricValue]] = relationship(

@@ -78,6 +78,10 @@ class RunRecord:
     details: dict[str, Any] | None
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     predictions: tuple[PredictionRecord, ...] = ()
+    owner: str | None = None
+    """The claim token (`host:pid:random`) of the process that runs or last ran it."""
+    heartbeat_at: datetime | None = None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

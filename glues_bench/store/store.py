@@ -10,14 +10,15 @@ import json
 import math
 import os
 import socket
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -48,6 +49,10 @@ if TYPE_CHECKING:
     from glues_bench.profile import ModelProfile
 
 MAX_ERROR_CHARS = 20_000
+DEFAULT_LEASE_SECONDS = 60.0
+"""How long a claim on a running run holds without a heartbeat. The owner renews it every third of this,
+so a process that died is reclaimed within one lease; machines sharing a database need synchronised clocks
+(NTP) to well within it."""
 
 
 def canonical_hash(value: Any) -> str:
@@ -73,6 +78,34 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_PROCESS_OWNER: str | None = None
+
+
+def process_owner() -> str:
+    """This process's claim token, `host:pid:random`: unique even where pids repeat (containers, hosts)."""
+    global _PROCESS_OWNER
+    if _PROCESS_OWNER is None or _PROCESS_OWNER.split(":")[-2] != str(os.getpid()):  # forked: new token
+        _PROCESS_OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    return _PROCESS_OWNER
+
+
+ClaimState = Literal["claimed", "busy", "done"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What `Store.claim_run` got: the run to execute (`claimed`), or why not (`busy`: a live claim by
+    some process, maybe this one; `done`: finished and not to be redone)."""
+
+    state: ClaimState
+    run_id: int | None
+    owner: str | None = None
+
+
+class ClaimLost(StoreError):
+    """A run's lease expired and another process reclaimed it: this process must not record its result."""
+
+
 def _plain(hparams: Any) -> dict[str, Any]:
     """HParams (pydantic) or a mapping → a plain JSON-able dict."""
     if hasattr(hparams, "model_dump"):
@@ -82,7 +115,7 @@ def _plain(hparams: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class RunKey:
-    """What identifies a run: the same key twice means a rerun (see `Store.find_run`)."""
+    """What identifies a run: the same key twice means a rerun (see `Store.claim_run`)."""
 
     submission: str
     checkpoint_sha256: str
@@ -197,10 +230,17 @@ class Store:
         now = now or _now()
         row = session.scalars(select(Submission).where(Submission.name == name)).one_or_none()
         if row is None:
-            row = Submission(name=name, origin=origin, created_at=now, updated_at=now, **fields)
-            session.add(row)
-            session.flush()
-            return row.id
+            try:
+                # In a savepoint: when another process inserts the same new name at the same moment
+                # (PostgreSQL does not serialise this), our insert loses on uq_submissions_name and we
+                # update the row it created instead of failing.
+                with session.begin_nested():
+                    row = Submission(name=name, origin=origin, created_at=now, updated_at=now, **fields)
+                    session.add(row)
+                    session.flush()
+                return row.id
+            except IntegrityError:
+                row = session.scalars(select(Submission).where(Submission.name == name)).one()
         if row.origin != origin:
             raise StoreError(
                 f"submission {name!r} already exists with origin {row.origin!r}, not {origin!r};"
@@ -234,16 +274,59 @@ class Store:
         details: Mapping[str, Any] | None = None,
         started_at: datetime | None = None,
         redo: bool = False,
+        owner: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> int:
-        """Record a run as `running` and return its id.
+        """Record a run as `running` (claimed by `owner`, default this process) and return its id.
 
-        A key whose run failed before is restarted in place (attempt + 1, old metrics dropped), and so
-        is a `done` one when `redo` is set. Otherwise a `done` or still `running` key is refused: check
-        `find_run` first, and call `mark_stale_running_failed` for runs a killed process left behind.
+        Like `claim_run`, but a key that is done (without `redo`) or claimed by a live process is an error.
+        """
+        claim = self.claim_run(
+            key, spec_version=spec_version, library_versions=library_versions,
+            harness_version=harness_version, harness_git_sha=harness_git_sha, device=device,
+            selection_rule=selection_rule, details=details, started_at=started_at, redo=redo, owner=owner,
+            lease_seconds=lease_seconds,
+        )  # fmt: skip
+        if claim.state == "busy":
+            raise StoreError(
+                f"run {claim.run_id} with this key is already running (claimed by {claim.owner}; "
+                "its lease must expire first, or see `glues-bench runs release`)"
+            )
+        if claim.state == "done":
+            raise StoreError(f"run {claim.run_id} with this key is already done (pass redo=True to redo it)")
+        assert claim.run_id is not None
+        return claim.run_id
+
+    def claim_run(
+        self,
+        key: RunKey,
+        *,
+        spec_version: int,
+        library_versions: Mapping[str, str] | None = None,
+        harness_version: str | None = None,
+        harness_git_sha: str | None = None,
+        device: str | None = None,
+        selection_rule: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        started_at: datetime | None = None,
+        redo: bool = False,
+        owner: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> Claim:
+        """Atomically claim the run of `key` for `owner` (default: this process) with a lease.
+
+        A new key is inserted as `running`. A failed run, a `done` one with `redo`, and a `running` one
+        whose lease has expired (its process died: killed, in a container, on another machine) are
+        restarted in place, attempt + 1, old metrics dropped. A `running` run whose lease still holds is
+        `busy` and left alone, whoever holds it; a `done` one without `redo` is `done`. Two processes
+        claiming one key at once: exactly one gets it (SQLite: the write lock is taken at BEGIN;
+        PostgreSQL: the row is locked, and a concurrent insert loses on the unique key).
         """
         _check_key(key)
         if harness_version is None:
             from glues_bench import __version__ as harness_version
+        owner = owner or process_owner()
+        now = started_at or _now()
         provenance = {
             "spec_version": spec_version,
             "library_versions": dict(library_versions) if library_versions is not None else None,
@@ -254,47 +337,114 @@ class Store:
             "pid": os.getpid(),
             "selection_rule": selection_rule,
             "details": dict(details) if details is not None else None,
-            "started_at": started_at or _now(),
+            "started_at": now,
             "status": "running",
             "error": None,
             "finished_at": None,
             "duration_s": None,
             "durations": None,
+            "owner": owner,
+            "heartbeat_at": now,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
         }
+        try:
+            with self._transaction(self._writer) as session:
+                submission = _submission_by_name(session, key.submission)
+                row = _run_by_key(session, submission.id, key, for_update=True)
+                if row is None:
+                    row = Run(
+                        submission_id=submission.id,
+                        checkpoint_sha256=key.checkpoint_sha256,
+                        task=key.task,
+                        variant=key.variant,
+                        spec_hash=key.spec_hash,
+                        data_fingerprint=dict(key.data_fingerprint),
+                        data_fingerprint_hash=key.data_fingerprint_hash,
+                        hparams=_plain(key.hparams),
+                        hparams_hash=key.hparams_hash,
+                        seed=key.seed,
+                        role=key.role,
+                        attempt=1,
+                        **provenance,
+                    )
+                    session.add(row)
+                    session.flush()
+                    return Claim("claimed", row.id, owner)
+                if row.status == "running" and _lease_live(row, _now()):
+                    return Claim("busy", row.id, row.owner)
+                if row.status == "done" and not redo:
+                    return Claim("done", row.id, row.owner)
+                if row.status == "running":  # an expired claim: say whose it was
+                    previous = {"reclaimed_from": row.owner, "last_heartbeat": _iso(row.heartbeat_at)}
+                    provenance["details"] = {**(provenance["details"] or {}), **previous}
+                row.metrics.clear()
+                row.predictions.clear()
+                for field_name, value in provenance.items():
+                    setattr(row, field_name, value)
+                row.attempt += 1
+                return Claim("claimed", row.id, owner)
+        except StoreError as exc:
+            existing = self.find_run(key) if isinstance(exc.__cause__, IntegrityError) else None
+            if existing is None:
+                raise
+            return Claim("busy", existing.id, existing.owner)  # another process inserted this key first
+
+    def renew_leases(
+        self, owner: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, *, now: datetime | None = None
+    ) -> int:
+        """The heartbeat: extend the lease of every running run `owner` holds; returns how many."""
+        now = now or _now()
         with self._transaction(self._writer) as session:
-            submission = _submission_by_name(session, key.submission)
-            row = _run_by_key(session, submission.id, key)
-            if row is None:
-                row = Run(
-                    submission_id=submission.id,
-                    checkpoint_sha256=key.checkpoint_sha256,
-                    task=key.task,
-                    variant=key.variant,
-                    spec_hash=key.spec_hash,
-                    data_fingerprint=dict(key.data_fingerprint),
-                    data_fingerprint_hash=key.data_fingerprint_hash,
-                    hparams=_plain(key.hparams),
-                    hparams_hash=key.hparams_hash,
-                    seed=key.seed,
-                    role=key.role,
-                    attempt=1,
-                    **provenance,
+            result = session.execute(
+                update(Run)
+                .where(Run.owner == owner, Run.status == "running")
+                .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds))
+            )
+            return int(result.rowcount or 0)
+
+    def running_runs(self) -> list[RunRecord]:
+        """Every `running` run, oldest first, with its owner and lease (see `lease_is_live`)."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(Run)
+                .where(Run.status == "running")
+                .options(selectinload(Run.predictions), selectinload(Run.submission))
+                .order_by(Run.id)
+            )
+            return [_run_record(r) for r in rows]
+
+    def release_runs(
+        self,
+        run_ids: list[int] | None = None,
+        *,
+        include_live: bool = False,
+        reason: str = "released",
+        now: datetime | None = None,
+    ) -> list[int]:
+        """Mark running runs `failed` so the next `run` redoes them; returns their ids.
+
+        `run_ids=None` means every running run. A run whose lease still holds is kept (its process may be
+        working on it) unless `include_live`: use that only when you know its process is gone.
+        """
+        now = now or _now()
+        released: list[int] = []
+        with self._transaction(self._writer) as session:
+            query = select(Run).where(Run.status == "running").order_by(Run.id)
+            if run_ids is not None:
+                query = query.where(Run.id.in_(run_ids))
+            for row in session.scalars(query.with_for_update()):
+                if _lease_live(row, now) and not include_live:
+                    continue
+                row.status = "failed"
+                row.error = (
+                    f"{reason}: claimed by {row.owner or f'pid {row.pid} on {row.host}'}, last heartbeat "
+                    f"{_iso(row.heartbeat_at) or 'never'}; it stopped before the run finished"
                 )
-                session.add(row)
-                session.flush()
-                return row.id
-            if row.status == "running" or (row.status == "done" and not redo):
-                hint = {
-                    "running": " (if its process died, run mark_stale_running_failed)",
-                    "done": " (pass redo=True to run it again)",
-                }[row.status]
-                raise StoreError(f"run {row.id} with this key is already {row.status}{hint}")
-            row.metrics.clear()
-            row.predictions.clear()
-            for field_name, value in provenance.items():
-                setattr(row, field_name, value)
-            row.attempt += 1
-            return row.id
+                row.finished_at = now
+                row.duration_s = (now - row.started_at).total_seconds()
+                row.owner = None
+                released.append(row.id)
+        return released
 
     def finish_run(
         self,
@@ -305,16 +455,18 @@ class Store:
         durations: Mapping[str, float] | None = None,
         details: Mapping[str, Any] | None = None,
         finished_at: datetime | None = None,
+        owner: str | None = None,
     ) -> None:
         """Mark a running run `done` with its metrics ({split: {metric: percent}}) and prediction files,
         all in one transaction. A prediction file is `{split: path}` (hashed here) or `{split: (path,
         sha256)}` (checked against the file). Metric names are the task's metrics, plus an optional
-        `score` (kept for reference; the leaderboard recomputes it from the score metrics)."""
+        `score` (kept for reference; the leaderboard recomputes it from the score metrics). With `owner`,
+        refuses (`ClaimLost`) when the run is no longer that owner's claim."""
         checked = _check_metrics(run_id, metrics)
         files, hashes = _prediction_files(run_id, predictions or {})
         finished_at = finished_at or _now()
         with self._transaction(self._writer) as session:
-            row = _running(session, run_id)
+            row = _running(session, run_id, owner)
             _check_metric_names(row, checked)
             row.status = "done"
             row.finished_at = finished_at
@@ -334,11 +486,14 @@ class Store:
                     )
                 )
 
-    def fail_run(self, run_id: int, error: str, *, finished_at: datetime | None = None) -> None:
-        """Mark a running run `failed` with its error (so the next attempt redoes it)."""
+    def fail_run(
+        self, run_id: int, error: str, *, finished_at: datetime | None = None, owner: str | None = None
+    ) -> None:
+        """Mark a running run `failed` with its error (so the next attempt redoes it); `owner` as in
+        `finish_run`."""
         finished_at = finished_at or _now()
         with self._transaction(self._writer) as session:
-            row = _running(session, run_id)
+            row = _running(session, run_id, owner)
             row.status = "failed"
             row.error = error[:MAX_ERROR_CHARS]
             row.finished_at = finished_at
@@ -374,27 +529,6 @@ class Store:
                 .order_by(Run.id)
             )
             return [_run_record(r) for r in rows]
-
-    def mark_stale_running_failed(
-        self, *, everything: bool = False, now: datetime | None = None
-    ) -> list[int]:
-        """Mark `running` runs whose process is gone as `failed`, so they are redone; returns their ids.
-
-        By default only runs started on this host by a process that no longer exists; `everything=True`
-        marks every running run (use it when no other worker can be running, e.g. on another host).
-        """
-        now = now or _now()
-        host = socket.gethostname()
-        stale: list[int] = []
-        with self._transaction(self._writer) as session:
-            for row in session.scalars(select(Run).where(Run.status == "running").order_by(Run.id)):
-                if everything or (row.host == host and not _process_alive(row.pid)):
-                    row.status = "failed"
-                    row.error = f"process {row.pid} on {row.host} stopped before the run finished"
-                    row.finished_at = now
-                    row.duration_s = (now - row.started_at).total_seconds()
-                    stale.append(row.id)
-        return stale
 
     # -- reported results --------------------------------------------------------------------------
 
@@ -614,16 +748,17 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _process_alive(pid: int | None) -> bool:
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+def lease_is_live(run: RunRecord, now: datetime | None = None) -> bool:
+    """Whether a running run's claim still holds (a run with no lease, from before leases, has none)."""
+    return run.lease_expires_at is not None and run.lease_expires_at > (now or _now())
+
+
+def _lease_live(row: Run, now: datetime) -> bool:
+    return row.lease_expires_at is not None and row.lease_expires_at > now
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="seconds")
 
 
 def _check_key(key: RunKey) -> None:
@@ -690,26 +825,29 @@ def _submission_by_name(session: Session, name: str) -> Submission:
     return row
 
 
-def _run_by_key(session: Session, submission_id: int, key: RunKey) -> Run | None:
-    return session.scalars(
-        select(Run).where(
-            Run.submission_id == submission_id,
-            Run.checkpoint_sha256 == key.checkpoint_sha256,
-            Run.task == key.task,
-            Run.variant == key.variant,
-            Run.spec_hash == key.spec_hash,
-            Run.data_fingerprint_hash == key.data_fingerprint_hash,
-            Run.hparams_hash == key.hparams_hash,
-            Run.seed == key.seed,
-            Run.role == key.role,
-        )
-    ).one_or_none()
+def _run_by_key(session: Session, submission_id: int, key: RunKey, for_update: bool = False) -> Run | None:
+    query = select(Run).where(
+        Run.submission_id == submission_id,
+        Run.checkpoint_sha256 == key.checkpoint_sha256,
+        Run.task == key.task,
+        Run.variant == key.variant,
+        Run.spec_hash == key.spec_hash,
+        Run.data_fingerprint_hash == key.data_fingerprint_hash,
+        Run.hparams_hash == key.hparams_hash,
+        Run.seed == key.seed,
+        Run.role == key.role,
+    )
+    if for_update:  # PostgreSQL: hold the row until the claim commits (SQLite holds the whole DB already)
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
 
 
-def _running(session: Session, run_id: int) -> Run:
-    row = session.get(Run, run_id)
+def _running(session: Session, run_id: int, owner: str | None = None) -> Run:
+    row = session.get(Run, run_id, with_for_update=owner is not None)
     if row is None:
         raise StoreError(f"no run with id {run_id}")
+    if owner is not None and row.owner != owner:
+        raise ClaimLost(f"run {run_id} is now claimed by {row.owner}, not {owner} (its lease expired)")
     if row.status != "running":
         raise StoreError(f"run {run_id} is {row.status}, not running")
     return row

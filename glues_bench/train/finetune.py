@@ -60,6 +60,8 @@ class FinetuneResult:
     predict_seconds: float
     device: str
     max_seq_length: int
+    batching: dict[str, int] | None = None
+    """batch_size, micro_batch_size, accumulation_steps, oom_retries (see `BatchPlan`)."""
 
 
 def finetune(
@@ -74,16 +76,19 @@ def finetune(
     test: Any | None = None,
     progress: bool = True,
     max_seq_length: int | None = None,
+    max_device_batch: int | None = None,
 ) -> FinetuneResult:
     """Fine-tune the checkpoint `model_ref` names on `train` and return predictions for `dev` (and `test`).
 
     `model_ref` says where the checkpoint and its tokenizer are and how they may be loaded (a bare path
     or hub id: safetensors only, no remote code). `train`, `dev` and `test` are `datasets.Dataset`s in the
     schema of `glues_bench.data.schema` for the task's type. `device` is cpu, cuda or auto. The same seed
-    on the same device gives the same losses and predictions.
+    on the same device gives the same losses and predictions. `max_device_batch` caps how many examples
+    go through the model at once: a larger batch is split into micro-batches whose gradients accumulate
+    to the same effective batch (see `BatchPlan`); on CUDA out-of-memory training restarts once with half
+    the micro-batch. `FinetuneResult.batching` records what was used.
     """
     import transformers
-    from tqdm.auto import tqdm
 
     from glues_bench.provenance import resolve_device
 
@@ -104,6 +109,82 @@ def finetune(
     lengths = [len(feature["input_ids"]) for feature in encoded.features]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
+    plan = BatchPlan.for_batch(hparams.batch_size, max_device_batch)
+    arguments = (task, model_ref, config, device, encoded, lengths, pad_id)
+    trained = None
+    try:
+        trained = _train(*arguments, hparams, seed, progress, plan)
+    except torch.cuda.OutOfMemoryError:
+        if plan.micro_batch_size == 1:
+            raise
+    if trained is None:  # outside the `except`: its traceback no longer holds the failed model's memory
+        # Retrying with the same memory need fails again: halve the micro-batch, keep the effective batch.
+        plan = BatchPlan(hparams.batch_size, max(1, plan.micro_batch_size // 2), oom_retries=1)
+        _free_cuda_memory()
+        trained = _train(*arguments, hparams, seed, progress, plan)
+    model, step_losses, epoch_losses, seconds, total_steps = trained
+
+    # -- evaluate
+    started = time.perf_counter()
+    dev_predictions = predict(head, task, model, tokenizer, dev, max_length, device, progress)
+    test_predictions = (
+        predict(head, task, model, tokenizer, test, max_length, device, progress)
+        if test is not None
+        else None
+    )
+    return FinetuneResult(
+        dev_predictions=dev_predictions,
+        test_predictions=test_predictions,
+        train_loss=step_losses,
+        epoch_loss=epoch_losses,
+        n_train_steps=total_steps,
+        n_train_examples=encoded.n_examples,
+        n_train_features=len(encoded.features),
+        seconds=seconds,
+        predict_seconds=time.perf_counter() - started,
+        device=device,
+        max_seq_length=max_length,
+        batching=plan.describe(),
+    )
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How one optimiser step's batch goes through the model: whole, or in micro-batches of at most
+    `micro_batch_size` whose gradients accumulate (the effective batch stays `batch_size`)."""
+
+    batch_size: int
+    micro_batch_size: int
+    oom_retries: int = 0
+
+    @classmethod
+    def for_batch(cls, batch_size: int, max_device_batch: int | None) -> BatchPlan:
+        if max_device_batch is not None and max_device_batch < 1:
+            raise ValueError(f"max_device_batch {max_device_batch}: must be at least 1")
+        return cls(batch_size, min(batch_size, max_device_batch or batch_size))
+
+    @property
+    def accumulation_steps(self) -> int:
+        return number_of_batches(self.batch_size, self.micro_batch_size)
+
+    def describe(self) -> dict[str, int]:
+        return {
+            "batch_size": self.batch_size,
+            "micro_batch_size": self.micro_batch_size,
+            "accumulation_steps": self.accumulation_steps,
+            "oom_retries": self.oom_retries,
+        }
+
+
+def _train(
+    task, model_ref: ModelRef, config, device, encoded, lengths, pad_id, hparams, seed, progress,
+    plan: BatchPlan,
+):  # fmt: skip
+    """Model → optimiser → loop. Returns the trained model, step and epoch losses, seconds, steps."""
+    import transformers
+    from tqdm.auto import tqdm
+
+    head = HEADS[task.task_type]
     # -- model (seeded first: the new head's initial weights depend on the seed)
     transformers.set_seed(seed)
     auto_class = getattr(transformers, head.auto_class)
@@ -134,10 +215,13 @@ def finetune(
         )
         losses = []
         for step, indices in enumerate(batches):
-            batch = to_device(collate([encoded.features[i] for i in indices], pad_id), device)
-            with autocast_for(device):
-                loss = model(**batch).loss
-            loss.backward()
+            if plan.micro_batch_size >= len(indices):  # the whole batch at once: exactly the plain loop
+                batch = to_device(collate([encoded.features[i] for i in indices], pad_id), device)
+                with autocast_for(device):
+                    loss = model(**batch).loss
+                loss.backward()
+            else:
+                loss = _accumulate(model, encoded.features, indices, plan.micro_batch_size, pad_id, device)
             torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
             optimizer.step()
             scheduler.step()
@@ -152,29 +236,48 @@ def finetune(
         if progress:  # the bar ends on the epoch's mean loss, not on whichever batch was logged last
             bar.set_postfix(loss=f"{epoch_losses[-1]:.4f}")
         bar.close()
-    seconds = time.perf_counter() - started
+    return model, step_losses, epoch_losses, time.perf_counter() - started, total_steps
 
-    # -- evaluate
-    started = time.perf_counter()
-    dev_predictions = predict(head, task, model, tokenizer, dev, max_length, device, progress)
-    test_predictions = (
-        predict(head, task, model, tokenizer, test, max_length, device, progress)
-        if test is not None
-        else None
-    )
-    return FinetuneResult(
-        dev_predictions=dev_predictions,
-        test_predictions=test_predictions,
-        train_loss=step_losses,
-        epoch_loss=epoch_losses,
-        n_train_steps=total_steps,
-        n_train_examples=encoded.n_examples,
-        n_train_features=len(encoded.features),
-        seconds=seconds,
-        predict_seconds=time.perf_counter() - started,
-        device=device,
-        max_seq_length=max_length,
-    )
+
+def _accumulate(model, features, indices: list[int], micro: int, pad_id: int, device: str) -> torch.Tensor:
+    """Backward over `indices` in micro-batches; the accumulated gradient is that of the whole batch.
+
+    The model's loss is a mean over loss units (examples; labelled tokens for token classification), so
+    each micro-batch's loss is weighted by its share of the batch's units. Returns the batch's loss.
+    With dropout the masks differ from a whole-batch pass (other tensor shapes draw other random numbers);
+    without it the losses and gradients equal the whole batch's up to float rounding.
+    """
+    chunks = [indices[i : i + micro] for i in range(0, len(indices), micro)]
+    batches = [collate([features[i] for i in chunk], pad_id) for chunk in chunks]
+    units = [_loss_units(batch) for batch in batches]
+    total_units = sum(units)
+    total = torch.zeros((), device=device)
+    for batch, n_units in zip(batches, units, strict=True):
+        if n_units == 0:  # e.g. a micro-batch of sub-token-only features: contributes nothing
+            continue
+        with autocast_for(device):
+            loss = model(**to_device(batch, device)).loss * (n_units / total_units)
+        loss.backward()
+        total = total + loss.detach()
+    return total
+
+
+def _loss_units(batch: dict[str, torch.Tensor]) -> int:
+    """What the model's mean loss divides by: labelled tokens (token labels) or examples."""
+    labels = batch.get("labels")
+    if labels is not None and labels.dim() == 2:
+        from glues_bench.train.batching import IGNORE_INDEX
+
+        return int((labels != IGNORE_INDEX).sum())
+    return len(batch["input_ids"])
+
+
+def _free_cuda_memory() -> None:
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def predict(

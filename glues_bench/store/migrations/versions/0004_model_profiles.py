@@ -1,10 +1,10 @@
 """Model profiles: measured speed and memory of a checkpoint on one device (`glues-bench profile`).
 
-Revision ID: 0003_model_profiles
-Revises: 0002_submission_display_name
+Revision ID: 0004_model_profiles
+Revises: 0003_run_leases
 Create Date: 2026-12-01 22:10:00
 
-The table does not depend on 0002's change; it follows it only to keep the history linear.
+The table does not depend on 0002 or 0003 (run leases); it follows them only to keep the history linear.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_model_profiles"
-down_revision: str | None = "0002_submission_display_name"
+revision: str = "0004_model_profiles"
+down_revision: str | None = "0003_run_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
