@@ -28,6 +28,7 @@ import os
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,7 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*no revision pinned")  # local files: no hub copy is read
     checkpoint = args.checkpoint or minilm_dir()
     data_dir = args.data_dir or (SHARED_DATA if SHARED_DATA.is_dir() else DEMO_DATA)
     tokenizer = transformers.AutoTokenizer.from_pretrained(checkpoint)

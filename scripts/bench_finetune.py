@@ -11,6 +11,7 @@ For a real pretrained checkpoint and one task of each type, eval included: `scri
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def main() -> None:
     args = parser.parse_args()
     # Heavy imports after parsing: `--help` answers at once.
     import torch
-    from bench_eval import bench_train  # this folder is on sys.path when run as a script
+    import transformers
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_eval sits next to this script
+    from bench_eval import bench_train
 
     from glues_bench.data import load_split
     from glues_bench.model_ref import ModelRef
@@ -41,8 +45,6 @@ def main() -> None:
     from glues_bench.train.finetune import effective_max_length, load_config
 
     torch.set_num_threads(args.threads)
-
-    import transformers
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()

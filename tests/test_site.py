@@ -433,10 +433,15 @@ def test_every_page_type_renders_its_html_and_json_twin_from_one_object(site: di
             assert f"<title>{html_lib.escape(twin['title'], quote=False)} · glues-bench</title>" in html
 
 
-def test_committed_leaderboard_is_a_golden_file_for_the_json_contract(capsys: pytest.CaptureFixture[str]):
+def test_committed_leaderboard_is_a_golden_file_for_the_json_contract(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+):
     """`leaderboard --json` on the committed database reproduces the committed index.json byte for byte."""
+    import shutil
+
     repo = Path(__file__).resolve().parents[1]
-    db = repo / "leaderboard" / "glues_bench.db"
+    # A copy: opening migrates a database to head, which must not rewrite the committed file.
+    db = Path(shutil.copy(repo / "leaderboard" / "glues_bench.db", tmp_path / "glues_bench.db"))
     capsys.readouterr()
     assert main(["leaderboard", "--json", "--db", f"sqlite:///{db}"]) == 0
     printed = capsys.readouterr().out

@@ -4,7 +4,7 @@ Revision ID: 0004_model_profiles
 Revises: 0003_run_leases
 Create Date: 2026-12-01 22:10:00
 
-The table does not depend on 0002 or 0003 (run leases); it follows them only to keep the history linear.
+The table depends on no earlier change but 0001; it follows 0003 only to keep the history linear.
 """
 
 from __future__ import annotations
