@@ -574,8 +574,8 @@ class ModelTask:
     result: dict[str, Any] | None
     hparams_text: str
     dev_text: str
-    runs_href: str
-    """The page of this model's runs on the task (config rows link each run's anchor on it)."""
+    runs_href: str | None
+    """The page of this model's runs on the task; None when it has no run there."""
     configs: tuple[ConfigRow, ...]
 
 
@@ -646,7 +646,9 @@ def model_page(
                 result=task_result_json(result) if result else None,
                 hparams_text=hparams_text(result.hparams) if result else "—",
                 dev_text=fmt2(result.dev_score) if result else "—",
-                runs_href=runs_href(submission.name, name),
+                runs_href=runs_href(submission.name, name)
+                if (submission.name, name) in context.cells
+                else None,
                 configs=tuple(
                     ConfigRow(
                         config_key=c.config_key,
