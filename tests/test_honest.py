@@ -400,9 +400,12 @@ def test_no_machine_paths_and_human_times(tmp_path: Path):
     assert "2025-01-02 03:06 UTC" in index  # the newest finished run, for people
     for page in [*(tmp_path / "site").rglob("*.html"), *(tmp_path / "site").rglob("*.json")]:
         assert str(data_dir) not in page.read_text(encoding="utf-8"), page
-    run_page = (tmp_path / "site" / "runs" / f"{run_id}.html").read_text(encoding="utf-8")
-    assert "&lt;data-dir&gt;/xnli/dev.tsv [:1992]" in run_page
-    assert "(1 min 30 s)" in run_page
+    from glues_bench.site.pages import runs_href
+
+    runs_page = (tmp_path / "site" / runs_href(FULL, "xnli")).read_text(encoding="utf-8")
+    assert f'id="run-{run_id}"' in runs_page and '<td data-sort="90.0">1 min 30 s</td>' in runs_page
+    twin = (tmp_path / "site" / runs_href(FULL, "xnli")).with_suffix(".json").read_text(encoding="utf-8")
+    assert "<data-dir>/xnli/dev.tsv [:1992]" in twin
 
 
 def test_backfill_recomputes_unit_statistics_from_stored_predictions(tmp_path: Path, capsys):

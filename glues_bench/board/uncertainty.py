@@ -143,7 +143,7 @@ def _cell_units(
         for r in records
         if r is not None
     ]
-    return seeds, (task.name, first.variant, first.data_fingerprint.get("test", ""), sizes.pop())
+    return seeds, (task.name, first.variant, (first.data_fingerprint or {}).get("test", ""), sizes.pop())
 
 
 def _column(rows, name, task, runs, units, draw) -> _Column:

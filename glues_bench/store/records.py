@@ -140,6 +140,8 @@ class Snapshot:
     unit_stats: tuple[UnitStatsRecord, ...] = ()
     """Per-unit statistics of the runs that have them (runs stored before they existed have none)."""
     baselines: tuple[BaselineRecord, ...] = ()
+    profiles: tuple[ProfileRecord, ...] = ()
+    """Stored `glues-bench profile` results (speed and memory per checkpoint and device)."""
 
     @property
     def last_updated(self) -> datetime | None:
