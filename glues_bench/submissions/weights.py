@@ -21,12 +21,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from glues_bench.errors import SubmissionError
-
-if TYPE_CHECKING:
-    from glues_bench.submissions.manifest import Submission
 
 log = logging.getLogger(__name__)
 
@@ -206,37 +202,6 @@ def hub_snapshot(repo_id: str, revision: str, *, allow_pickle: bool) -> Path:
             f"cannot fetch {repo_id}@{revision[:12]} from the hub ({exc.__class__.__name__}: {reason}); "
             "offline? download it elsewhere and register the local directory"
         ) from exc
-
-
-def checkpoint_directory(submission: Submission) -> Path:
-    """Where the submission's weight files are on this machine (a hub id: its cached snapshot)."""
-    if submission.is_hub:
-        assert submission.revision is not None  # is_hub means a pinned revision
-        return hub_snapshot(submission.checkpoint, submission.revision, allow_pickle=submission.allow_pickle)
-    return Path(submission.resolve_checkpoint())
-
-
-def verify_weights(submission: Submission) -> None:
-    """Check a checkpoint before anything loads it: its weight files must be ones the manifest allows (no
-    pickle unless `allow_pickle`) and must hash to the registered sha256 — local folders and hub ids alike."""
-    directory = checkpoint_directory(submission)
-    _, paths = find_weight_files(
-        directory, allow_pickle=submission.allow_pickle, label=f"submission {submission.name}"
-    )
-    actual = sha256_files(paths)
-    if actual == submission.weights_sha256:
-        return
-    hashes = f"(sha256 {actual[:12]}…, manifest {submission.weights_sha256[:12]}…)"
-    if submission.is_hub:
-        raise SubmissionError(
-            f"submission {submission.name}: the weights of {submission.checkpoint}@{submission.revision} "
-            f"in the hub cache ({directory}) differ from the manifest {hashes}: "
-            "delete that cached snapshot, or register the revision again with --force"
-        )
-    raise SubmissionError(
-        f"submission {submission.name}: weights in {directory} changed since registration {hashes}: "
-        "register again with --force"
-    )
 
 
 def one_line(text: str) -> str:
