@@ -261,32 +261,13 @@ class Store:
 
     # -- runs --------------------------------------------------------------------------------------
 
-    def start_run(
-        self,
-        key: RunKey,
-        *,
-        spec_version: int,
-        library_versions: Mapping[str, str] | None = None,
-        harness_version: str | None = None,
-        harness_git_sha: str | None = None,
-        device: str | None = None,
-        selection_rule: str | None = None,
-        details: Mapping[str, Any] | None = None,
-        started_at: datetime | None = None,
-        redo: bool = False,
-        owner: str | None = None,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
-    ) -> int:
+    def start_run(self, key: RunKey, **claim_options: Any) -> int:
         """Record a run as `running` (claimed by `owner`, default this process) and return its id.
 
-        Like `claim_run`, but a key that is done (without `redo`) or claimed by a live process is an error.
+        Takes `claim_run`'s keyword arguments (one signature, written once, there). Like `claim_run`, but a
+        key that is done (without `redo`) or claimed by a live process is an error.
         """
-        claim = self.claim_run(
-            key, spec_version=spec_version, library_versions=library_versions,
-            harness_version=harness_version, harness_git_sha=harness_git_sha, device=device,
-            selection_rule=selection_rule, details=details, started_at=started_at, redo=redo, owner=owner,
-            lease_seconds=lease_seconds,
-        )  # fmt: skip
+        claim = self.claim_run(key, **claim_options)
         if claim.state == "busy":
             raise StoreError(
                 f"run {claim.run_id} with this key is already running (claimed by {claim.owner}; "
