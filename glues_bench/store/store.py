@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from glues_bench.errors import GluesError, StoreError, UnknownName
+from glues_bench.provenance import file_sha256
 from glues_bench.store import engine as engine_module
 from glues_bench.store.models import (
     ORIGINS,
@@ -64,14 +65,6 @@ def canonical_hash(value: Any) -> str:
 def hparams_hash(hparams: Mapping[str, Any]) -> str:
     """The store's one hash of a fine-tuning config (16 hex digits)."""
     return canonical_hash(dict(hparams))[:16]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> datetime:

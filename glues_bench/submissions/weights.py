@@ -14,7 +14,6 @@ Parameter counts come from the safetensors headers (shapes only; no weights are 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glues_bench.errors import SubmissionError
+from glues_bench.provenance import sha256_files
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ PICKLE_INDEX = "pytorch_model.bin.index.json"
 
 _EMBEDDING_TABLE = re.compile(r"(^|\.)([A-Za-z0-9_]+_embeddings|embed_tokens|embed_positions)\.weight$")
 _FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4"})
-_HASH_CHUNK = 1 << 20  # stream weights in 1 MiB chunks; never hold a file in memory
 
 
 @dataclass(frozen=True)
@@ -164,16 +163,6 @@ def count_parameters(shapes: dict[str, tuple[str, tuple[int, ...]]]) -> tuple[in
         if is_embedding_table(name):
             embedding += numel
     return total, total - embedding
-
-
-def sha256_files(paths: Iterable[Path]) -> str:
-    """sha256 of the files' bytes concatenated in the given order, streamed in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def measure_weights(directory: Path, *, allow_pickle: bool = False) -> WeightFacts:
