@@ -27,7 +27,13 @@ from glues_bench.pretrain.errors import PretrainError
 from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
 from glues_bench.pretrain.loop import LoopResult, linear_schedule, loop_config, train
 from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for
-from glues_bench.pretrain.presets import PAPER_PRESETS, PRESETS, Preset, get_preset  # noqa: F401 - re-exported
+from glues_bench.pretrain.presets import (  # noqa: F401 - re-exported
+    PAPER_PRESETS,
+    PRESETS,
+    LoopSettings,
+    Preset,
+    get_preset,
+)
 from glues_bench.train.finetune import parameter_groups
 
 log = logging.getLogger(__name__)
@@ -121,7 +127,7 @@ def objective_for(preset: Preset, model: nn.Module):
 
 
 @dataclass(frozen=True)
-class PretrainConfig:
+class PretrainConfig(LoopSettings):
     """Everything that defines a pretraining run (stored with checkpoints; a resume must match it)."""
 
     preset: str
@@ -135,12 +141,6 @@ class PretrainConfig:
     short_seq_prob: float = 0.1
     max_ngram: int = 3
     grad_clip: float = 1.0
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 2
-    log_every: int = 1
-    device: str | None = None
-    bf16: bool | None = None
-    progress: bool = True
 
     def resolved(self) -> dict[str, Any]:
         """The run's effective numbers (preset defaults filled in)."""
