@@ -6,6 +6,7 @@ import dataclasses
 import html as html_lib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -79,6 +80,37 @@ def populate(store: Store, predictions: Path) -> None:
         started_at=T0,
     )
     store.fail_run(failed, f"Traceback: {EVIL}", finished_at=T0 + timedelta(seconds=5))
+    # speed and memory: ours on two devices (the CPU one has two tasks), the incomplete model on the CPU only
+    store.put_profile(_profile("a" * 64, CPU, {"pos": (400.0, 5.0), "xnli": (100.0, 20.0)}), submission=OURS)
+    store.put_profile(_profile("a" * 64, "cuda:NVIDIA H200", {"pos": (9000.0, 1.0)}), submission=OURS)
+    store.put_profile(_profile("b" * 64, CPU, {"pos": (50.0, 40.0)}), submission=EVIL, measured_at=T0)
+
+
+CPU = "cpu:Test CPU ×1 threads"
+
+
+def _profile(sha: str, device: str, tasks: dict[str, tuple[float, float]]):
+    """A hand-made profile: per task (eval-batch examples/s, batch-1 latency p50 ms)."""
+    from glues_bench.profile import ModelProfile, Spread, TaskProfile
+
+    def spread(value: float) -> Spread:
+        return Spread(value, value * 0.9, value * 1.1)
+
+    return ModelProfile(
+        checkpoint_sha256=sha, device=device, device_kind=device.split(":")[0], threads=1,
+        memory_kind="rss", weights_bytes=20 * 2**20, repeats=3, library_versions={"torch": "x"},
+        tasks=tuple(
+            TaskProfile(
+                task=task, task_type="token_classification", n_examples=64, n_features=64, mean_tokens=30.0,
+                max_length=128, eval_batch_size=32, batch1_examples=16,
+                batch1_examples_per_s=spread(1000 / p50), batch1_tokens_per_s=spread(30000 / p50),
+                latency_p50_ms=spread(p50), latency_p95_ms=spread(2 * p50),
+                batch_examples_per_s=spread(rate), batch_tokens_per_s=spread(30 * rate),
+                inference_peak_memory_bytes=(300 + i) * 2**20,
+            )
+            for i, (task, (rate, p50)) in enumerate(tasks.items())
+        ),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +189,9 @@ def test_measured_model_shows_the_dev_selected_test_score(site: dict):
 
 def test_untrusted_names_render_as_text_on_every_page(site: dict):
     pages = sorted(site["out"].rglob("*.html"))
-    assert len(pages) == 1 + 8 + 10 + len(site["snapshot"].runs)
+    cells = {(r.submission, r.task) for r in site["snapshot"].runs}  # one page per model × task with runs
+    assert len(cells) == 11 and len(site["snapshot"].runs) == 14
+    assert len(pages) == 1 + 8 + 10 + len(cells)
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for page in pages:
         html = page.read_text(encoding="utf-8")
@@ -166,9 +200,12 @@ def test_untrusted_names_render_as_text_on_every_page(site: dict):
     evil_model = next(site["out"].glob("models/script-alert-1-script-*.html"))
     for page in [site["out"] / "index.html", site["out"] / "tasks" / "pos.html", evil_model]:
         assert escaped in page.read_text(encoding="utf-8"), page
-    evil_runs = [r.id for r in site["snapshot"].runs if r.submission == EVIL]
-    for run_id in evil_runs:
-        assert escaped in (site["out"] / "runs" / f"{run_id}.html").read_text(encoding="utf-8")
+    evil_pages = sorted(site["out"].glob("runs/script-alert-1-script-*--*.html"))
+    assert [p.name.rsplit("--", 1)[1] for p in evil_pages] == ["mldoc.html", "pos.html", "xnli.html"]
+    for page in evil_pages:
+        assert escaped in page.read_text(encoding="utf-8"), page
+    # the failed run's traceback (which holds the markup) is on its page, escaped
+    assert "Traceback: " + escaped in evil_pages[0].read_text(encoding="utf-8")
     assert b"<script>alert" not in (site["out"] / "score_vs_params.svg").read_bytes()
 
 
@@ -199,9 +236,30 @@ def test_every_link_resolves_on_disk_without_network(site: dict):
 
 def test_run_page_links_its_predictions(site: dict):
     (run,) = [r for r in site["snapshot"].runs if r.predictions]
-    html = (site["out"] / "runs" / f"{run.id}.html").read_text(encoding="utf-8")
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    html = page.read_text(encoding="utf-8")
     assert 'href="../../../predictions/ner%20test.json"' in html
-    assert run.predictions[0].sha256 in html
+    assert run.predictions[0].sha256[:12] in html
+    twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    assert [p["sha256"] for r in twin["runs"] for p in r["predictions"]] == [run.predictions[0].sha256]
+
+
+def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: dict):
+    """NER of our model: 2 configs × 2 seeds on one page; the dev-selected config's seeds are `selected`."""
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    ours = [r for r in site["snapshot"].runs if r.submission == OURS and r.task == "ner"]
+    assert [r["id"] for r in twin["runs"]] == [r.id for r in ours]
+    chosen = {r.id for r in ours if r.hparams["learning_rate"] == 5e-5}  # dev 80, 82 beat 79, 80
+    assert {r["id"] for r in twin["runs"] if r["selected"]} == chosen
+    assert all(r["counted"] for r in twin["runs"])
+    assert [r["test_score"] for r in twin["runs"]] == [70.0, 72.0, 90.0, 91.0]
+    assert len(twin["provenance"]) == 1 and {r["provenance"] for r in twin["runs"]} == {"P1"}
+    html = page.read_text(encoding="utf-8")
+    for run in ours:  # each run has an anchor, and the model page's config table links the page
+        assert f'id="run-{run.id}"' in html
+    model_html = next(site["out"].glob("models/albeto-tiny-ours-*.html")).read_text(encoding="utf-8")
+    assert f'href="../runs/{page.name}"' in model_html
 
 
 def test_rebuild_removes_stale_files_and_refuses_foreign_folders(site: dict, tmp_path: Path):
@@ -347,7 +405,7 @@ def test_index_cells_show_the_documents_numbers(site: dict, capsys: pytest.Captu
 
 
 # Where each page type is written: the test's own list, so a new page type fails here until it is added.
-PAGE_FILES = {"IndexPage": ["index.html"], "TaskPage": "tasks", "ModelPage": "models", "RunPage": "runs"}
+PAGE_FILES = {"IndexPage": ["index.html"], "TaskPage": "tasks", "ModelPage": "models", "RunsPage": "runs"}
 
 
 def _field_names(page_type: type) -> set[str]:
@@ -388,3 +446,140 @@ def test_committed_leaderboard_is_a_golden_file_for_the_json_contract(
     assert main(["leaderboard", "--json", "--db", f"sqlite:///{db}"]) == 0
     printed = capsys.readouterr().out
     assert printed == (repo / "leaderboard" / "site" / "index.json").read_text(encoding="utf-8")
+
+
+# -- a rebuild never harms what is outside the site, and a killed build leaves a usable one -----------
+
+
+def test_cleanup_never_deletes_through_a_symlink_or_outside_the_site(site: dict, tmp_path: Path):
+    out = tmp_path / "s"
+    build_site(site["snapshot"], out)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep", encoding="utf-8")
+    (outside / "linked.txt").write_text("keep too", encoding="utf-8")
+    (out / "evil").symlink_to(outside, target_is_directory=True)
+    (out / "tasks" / "evil").symlink_to(outside, target_is_directory=True)
+    (out / "stale-link.txt").symlink_to(outside / "linked.txt")
+    marker = out / ".glues-bench-site"
+    marker.write_text(
+        marker.read_text(encoding="utf-8")
+        + "evil/precious.txt\ntasks/evil/precious.txt\nstale-link.txt\n"
+        + f"{outside / 'precious.txt'}\n../outside/precious.txt\n",
+        encoding="utf-8",
+    )
+    build_site(site["snapshot"], out)
+    assert (outside / "precious.txt").read_text(encoding="utf-8") == "keep"
+    assert (outside / "linked.txt").read_text(encoding="utf-8") == "keep too"
+    assert not (out / "stale-link.txt").is_symlink()  # the stale link itself goes, never its target
+    # and nothing is written through a symlinked folder of the site either
+    shutil.rmtree(out / "static")
+    (out / "static").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(SiteError, match="symlink"):
+        build_site(site["snapshot"], out)
+    assert sorted(p.name for p in outside.iterdir()) == ["linked.txt", "precious.txt"]
+
+
+_KILL_AFTER = """
+import os, signal, sys
+from glues_bench.cli import main
+from glues_bench.site import build
+write, calls, kill_at = build._atomic_write, [0], int(sys.argv[1])
+def dying_write(path, data):
+    calls[0] += 1
+    if calls[0] == kill_at:  # half the file on disk under its temporary name, then SIGKILL
+        with open(path.with_name(path.name + build.TEMP_SUFFIX), "wb") as handle:
+            handle.write(data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    write(path, data)
+build._atomic_write = dying_write
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _complete(folder: Path) -> list[str]:
+    """The site's files that are not whole: HTML without its end tag, JSON that does not parse."""
+    broken = []
+    for path in folder.rglob("*"):
+        if not path.is_file() or path.name.endswith(".glues-tmp") or path.name == ".glues-bench-site":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".html" and not text.endswith("</html>\n"):
+            broken.append(str(path))
+        if path.suffix == ".json":
+            try:
+                json.loads(text)
+            except ValueError:
+                broken.append(str(path))
+    return broken
+
+
+def test_a_build_killed_mid_way_leaves_a_site_the_next_build_accepts(site: dict, tmp_path: Path):
+    clean = tmp_path / "clean"
+    build_site(site["snapshot"], clean)
+    expected = _files(clean)
+    out = tmp_path / "killed"
+    for kill_at in (1, 2, 7, 25):  # 1: while writing the marker; later: pages of a first or a re-build
+        args = [str(kill_at), "build-site", "--db", site["db"], "--out", str(out)]
+        done = subprocess.run([sys.executable, "-c", _KILL_AFTER, *args], capture_output=True, text=True)
+        assert done.returncode == -9, done.stderr
+        assert _complete(out) == [], kill_at
+        names = {p.name for p in out.iterdir()}  # the marker, or only the one a first build was writing
+        assert ".glues-bench-site" in names or names == {".glues-bench-site.glues-tmp"}, (kill_at, names)
+    build_site(site["snapshot"], out)  # accepted, finished, and equal to a clean build
+    assert _files(out) == expected
+
+
+def test_efficiency_columns_plot_and_model_section_come_from_the_stored_profiles(
+    site: dict, capsys: pytest.CaptureFixture[str]
+):
+    document = _leaderboard_json(site["db"], capsys)
+    assert document["efficiency_device"] == CPU  # two models profiled there, one on the GPU
+    rows = {row["name"]: row for row in document["rows"]}
+    ours = rows[OURS]["efficiency"]
+    assert sorted(ours) == [CPU, "cuda:NVIDIA H200"]  # a second device never overwrites the first
+    assert ours[CPU]["examples_per_s"] == pytest.approx(200.0)  # geometric mean of 400 and 100
+    assert ours[CPU]["latency_p50_ms"] == pytest.approx(10.0)  # of 5 and 20
+    assert ours[CPU]["peak_memory_bytes"] == 301 * 2**20  # the larger task peak
+    assert ours["cuda:NVIDIA H200"]["examples_per_s"] == pytest.approx(9000.0)
+    assert rows["BETO cased"]["efficiency"] == {}
+    table = {r["name"]: r for r in LeaderboardTable.parse((site["out"] / "index.html").read_text("utf-8"))}
+    assert (table[OURS]["examples_per_s"], table[OURS]["latency_ms"], table[OURS]["memory"]) == (
+        "200.0",
+        "10.0",
+        "301 MiB",
+    )
+    assert table[EVIL]["examples_per_s"] == "50.0" and table["BETO cased"]["examples_per_s"] == "—"
+    index_html = (site["out"] / "index.html").read_text(encoding="utf-8")
+    assert "score_vs_throughput.svg" in index_html and CPU in index_html
+    svg = (site["out"] / "score_vs_throughput.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<?xml") and "<script" not in svg
+    model_html = next(site["out"].glob("models/albeto-tiny-ours-*.html")).read_text(encoding="utf-8")
+    assert "On cuda:NVIDIA H200" in model_html and "9000.00" in model_html
+
+
+@pytest.mark.slow
+def test_real_sigkills_during_first_builds_of_a_large_store_leave_resumable_sites(tmp_path: Path):
+    """The fault campaign's case: SIGKILL 0.3-2.1 s into a first build of a 4,000-run store."""
+    import signal
+    import time
+
+    import bench_site
+
+    url = bench_site.make_store(tmp_path / "big.db", 4000, 10, tmp_path / "predictions")
+    with open_store(url) as store:
+        snapshot = store.snapshot()
+    clean = tmp_path / "clean"
+    build_site(snapshot, clean)
+    expected = _files(clean)
+    code = "import sys; from glues_bench.cli import main; sys.exit(main(sys.argv[1:]))"
+    for attempt, delay in enumerate((0.3, 0.9, 1.2, 1.5, 1.8, 2.1)):
+        out = tmp_path / f"killed{attempt}"
+        process = subprocess.Popen([sys.executable, "-c", code, "build-site", "--db", url, "--out", str(out)])
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if out.exists():
+            assert _complete(out) == [], delay
+        build_site(snapshot, out)  # the next build accepts the folder and finishes it
+        assert _files(out) == expected, delay

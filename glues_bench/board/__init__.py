@@ -17,6 +17,7 @@ from glues_bench.board.board import (
     model_entry,
     pareto_front,
     performance_ratio,
+    runs_by_cell,
     selected_result,
     size_ratio,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "performance_ratio",
     "reported_task_result",
     "run_scores",
+    "runs_by_cell",
     "select_config",
     "select_task_result",
     "selected_result",

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
+from glues_bench.board.efficiency import Efficiency, model_efficiency, reference_device
 from glues_bench.board.selection import (
     TaskResult,
     reported_task_result,
@@ -27,7 +28,7 @@ from glues_bench.board.text import format_params
 from glues_bench.tasks import TASK_ORDER, all_tasks
 
 if TYPE_CHECKING:
-    from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
+    from glues_bench.store.records import ReportedRecord, RunRecord, Snapshot, SubmissionRecord
     from glues_bench.tasks import ResolvedTask
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "model_entry",
     "pareto_front",
     "performance_ratio",
+    "runs_by_cell",
     "selected_result",
     "size_ratio",
 ]
@@ -61,6 +63,8 @@ class ModelEntry:
     params: int | None
     params_display: str | None
     tasks: Mapping[str, TaskResult]
+    efficiency: Mapping[str, Efficiency] = field(default_factory=dict)
+    """device → measured speed and memory there (`glues-bench profile`); empty when never profiled."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ class Leaderboard:
     reference: str
     reference_params: int | None
     reference_average: float | None
+    efficiency_device: str | None = None
+    """The device the index's efficiency columns and the throughput plot use (see `board.efficiency`)."""
 
 
 def model_average(tasks: Mapping[str, TaskResult], task_names: Sequence[str] = TASK_ORDER) -> float | None:
@@ -142,7 +148,8 @@ def build_leaderboard(
                 performance_ratio=ratios[1],
             )
         )
-    return Leaderboard(tuple(rows), tuple(task_names), reference, ref_params, ref_average)
+    device = reference_device(m.efficiency for m in models)
+    return Leaderboard(tuple(rows), tuple(task_names), reference, ref_params, ref_average, device)
 
 
 def _n_scored(tasks: Mapping[str, TaskResult], task_names: Sequence[str]) -> int:
@@ -197,23 +204,40 @@ def default_tasks() -> dict[str, ResolvedTask]:
     return {name: spec.resolve() for name, spec in all_tasks().items()}
 
 
+def runs_by_cell(runs: Iterable[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
+    """Runs grouped by (submission, task), in id order: one pass, so a board does not rescan every run
+    for every model × task."""
+    grouped: dict[tuple[str, str], list[RunRecord]] = {}
+    for run in runs:
+        grouped.setdefault((run.submission, run.task), []).append(run)
+    return grouped
+
+
 def model_entry(
-    snapshot: Snapshot, submission: SubmissionRecord, tasks: Mapping[str, ResolvedTask] | None = None
+    snapshot: Snapshot,
+    submission: SubmissionRecord,
+    tasks: Mapping[str, ResolvedTask] | None = None,
+    *,
+    cells: Mapping[tuple[str, str], Sequence[RunRecord]] | None = None,
+    reported: Mapping[str, Sequence[ReportedRecord]] | None = None,
 ) -> ModelEntry:
-    """A submission's task results: reported numbers for `reported` models, selected runs otherwise."""
+    """A submission's task results: reported numbers for `reported` models, selected runs otherwise.
+    `cells` (`runs_by_cell`) and `reported` (by submission) may be passed grouped once for many models."""
     resolved = default_tasks() if tasks is None else tasks
     results: dict[str, TaskResult] = {}
+    if submission.origin == "reported":
+        own = (
+            reported.get(submission.name, ())
+            if reported is not None
+            else [r for r in snapshot.reported if r.submission == submission.name]
+        )
     for name, task in resolved.items():
         spec = task.spec
         if submission.origin == "reported":
-            values = {
-                r.metric: r.value
-                for r in snapshot.reported
-                if r.submission == submission.name and r.task == name
-            }
-            result = reported_task_result(spec, values)
+            result = reported_task_result(spec, {r.metric: r.value for r in own if r.task == name})
         else:
-            result = selected_result(snapshot.runs, submission, task)
+            runs = cells.get((submission.name, name), ()) if cells is not None else snapshot.runs
+            result = selected_result(runs, submission, task)
         if result is not None:
             results[name] = result
     return ModelEntry(
@@ -223,9 +247,15 @@ def model_entry(
         params=submission.params_total,
         params_display=format_params(submission.params_total, submission.params_as_printed),
         tasks=results,
+        efficiency=model_efficiency(submission, snapshot.profiles),
     )
 
 
 def leaderboard_from_snapshot(snapshot: Snapshot, reference: str = REFERENCE_MODEL) -> Leaderboard:
     tasks = default_tasks()
-    return build_leaderboard([model_entry(snapshot, s, tasks) for s in snapshot.submissions], reference)
+    cells = runs_by_cell(snapshot.runs)
+    reported: dict[str, list[ReportedRecord]] = {}
+    for record in snapshot.reported:
+        reported.setdefault(record.submission, []).append(record)
+    entries = [model_entry(snapshot, s, tasks, cells=cells, reported=reported) for s in snapshot.submissions]
+    return build_leaderboard(entries, reference)

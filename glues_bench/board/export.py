@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from glues_bench.board.board import Leaderboard
+from glues_bench.board.efficiency import efficiency_json
 from glues_bench.board.selection import TaskResult
 from glues_bench.tasks import all_tasks
 
@@ -42,6 +43,7 @@ def leaderboard_json(board: Leaderboard, last_updated: datetime | None) -> dict[
             "params": board.reference_params,
             "average": board.reference_average,
         },
+        "efficiency_device": board.efficiency_device,
         "tasks": [
             {"name": t, "column": specs[t].paper_column, "score_metrics": list(specs[t].score_metrics)}
             for t in board.task_names
@@ -63,6 +65,7 @@ def leaderboard_json(board: Leaderboard, last_updated: datetime | None) -> dict[
                 "tasks": {
                     t: task_result_json(row.tasks[t]) if t in row.tasks else None for t in board.task_names
                 },
+                "efficiency": {device: efficiency_json(e) for device, e in row.efficiency.items()},
             }
             for row in board.rows
         ],

@@ -14,7 +14,7 @@ The protocol (the paper's, section 4.2 and Table 6):
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -49,7 +49,7 @@ def task_score(score_metrics: Sequence[str], metrics: Mapping[str, float]) -> fl
     """Mean of the score metrics; None when any is missing."""
     if not score_metrics or any(m not in metrics for m in score_metrics):
         return None
-    return statistics.fmean(metrics[m] for m in score_metrics)
+    return math.fsum([metrics[m] for m in score_metrics]) / len(score_metrics)  # = statistics.fmean, faster
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,12 @@ class Stat:
 def summarize(values: Sequence[float]) -> Stat:
     if not values:
         raise ValueError("summarize() needs at least one value")
-    sd = statistics.stdev(values) if len(values) >= 2 else None
-    return Stat(mean=statistics.fmean(values), sd=sd, n=len(values))
+    # Floats, two passes (math.fsum): `statistics.stdev` computes in exact fractions, 100× slower, and
+    # a board of 10,000 runs calls this for every config's dev, test and test metrics.
+    n = len(values)
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n >= 2 else None
+    return Stat(mean=mean, sd=sd, n=n)  # mean: what statistics.fmean computes (fsum / n)
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def leaderboard(
     from glues_bench.store import open_store
 
     with open_store(db, create=False) as store:
-        snapshot = store.snapshot()
+        snapshot = store.snapshot(provenance=False)  # the table needs scores and keys, not provenance
     reference = _reference(snapshot, reference)
     board = leaderboard_from_snapshot(snapshot, reference)
     if as_json:

@@ -1,4 +1,5 @@
-"""Pages as frozen dataclasses built from a snapshot: `IndexPage`, `TaskPage`, `ModelPage`, `RunPage`.
+"""Pages as frozen dataclasses built from a snapshot: `IndexPage`, `TaskPage`, `ModelPage`, `RunsPage`
+(every run of one model on one task).
 
 A page's HTML renders the page object and its `.json` twin is `page_json(page)` of the same object, so the
 two cannot disagree (the index's twin is the leaderboard document it carries, `glues-bench leaderboard
@@ -15,23 +16,28 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from glues_bench.board import (
     Leaderboard,
+    LeaderboardRow,
     Stat,
     TaskResult,
     counted_runs,
+    default_tasks,
     fmt2,
     format_cell,
     leaderboard_json,
     pareto_front,
+    runs_by_cell,
     task_result_json,
     task_score,
 )
-from glues_bench.site.plots import PlotPoint
+from glues_bench.board.efficiency import Efficiency
+from glues_bench.site.plots import PlotPoint, ThroughputPoint
 from glues_bench.store.records import PredictionRecord, RunRecord, Snapshot, SubmissionRecord
 from glues_bench.tasks import all_tasks
 
@@ -39,6 +45,7 @@ __all__ = [
     "PAGE_TYPES",
     "Cell",
     "ConfigRow",
+    "EfficiencyCells",
     "InHouseNote",
     "IndexPage",
     "IndexRow",
@@ -46,36 +53,64 @@ __all__ = [
     "ModelSummary",
     "ModelTask",
     "PredictionLink",
+    "Provenance",
     "ReportedValue",
-    "RunDetail",
-    "RunPage",
-    "RunSummary",
+    "RunGroup",
+    "RunRow",
+    "RunsPage",
     "SelectedResult",
+    "SiteContext",
     "SubmissionInfo",
     "TaskColumn",
     "TaskInfo",
     "TaskPage",
-    "TaskRun",
+    "efficiency_cells",
     "hparams_text",
     "index_page",
     "iso",
+    "memory_text",
     "model_href",
     "model_page",
     "model_slug",
     "page_fields",
     "page_json",
+    "page_json_text",
     "plot_points",
+    "run_anchor",
+    "run_group",
     "run_href",
-    "run_page",
-    "run_summary",
+    "runs_href",
+    "runs_page",
+    "site_context",
     "task_href",
     "task_page",
+    "throughput_points",
 ]
 
 
 def page_json(page: Any) -> Any:
-    """The JSON-able form of a page (or any part of one): dataclasses become dicts, recursively."""
-    return dataclasses.asdict(page)
+    """The JSON-able form of a page (or any part of one): dataclasses become dicts, tuples lists,
+    recursively (what `dataclasses.asdict` gives, without its deep copies)."""
+    return json.loads(page_json_text(page))
+
+
+def page_json_text(page: Any) -> str:
+    """A page's JSON twin as text (one line, sorted keys). The C encoder walks the page and calls
+    `_shallow_dict` only for dataclasses: no Python recursion over the dicts and lists of thousands
+    of runs, and no `indent` (which switches `json` to its pure-Python encoder)."""
+    return json.dumps(page, default=_shallow_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _shallow_dict(value: Any) -> dict[str, Any]:
+    names = _field_names(type(value))  # TypeError for anything but a dataclass instance, as json expects
+    return {name: getattr(value, name) for name in names}
+
+
+@cache
+def _field_names(page_type: type) -> tuple[str, ...]:
+    if not dataclasses.is_dataclass(page_type):
+        raise TypeError(f"{page_type.__name__} is not JSON serializable")
+    return tuple(f.name for f in dataclasses.fields(page_type))
 
 
 def page_fields(page: Any) -> dict[str, Any]:
@@ -93,8 +128,17 @@ def model_href(name: str) -> str:
     return f"models/{model_slug(name)}.html"
 
 
-def run_href(run_id: int) -> str:
-    return f"runs/{run_id}.html"
+def runs_href(model: str, task: str) -> str:
+    """The page of every run of `model` on `task` (one page per model × task, not one per run)."""
+    return f"runs/{model_slug(model)}--{task}.html"
+
+
+def run_anchor(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+def run_href(model: str, task: str, run_id: int) -> str:
+    return f"{runs_href(model, task)}#{run_anchor(run_id)}"
 
 
 def task_href(task: str) -> str:
@@ -160,6 +204,46 @@ class IndexRow:
     average: float | None
     average_best: bool
     cells: tuple[Cell, ...]
+    efficiency: EfficiencyCells
+
+
+@dataclass(frozen=True)
+class EfficiencyCells:
+    """The index's efficiency columns for one model, on the board's efficiency device."""
+
+    examples_per_s: float | None
+    examples_per_s_text: str
+    latency_p50_ms: float | None
+    latency_text: str
+    peak_memory_bytes: int | None
+    memory_text: str
+    title: str
+
+
+def memory_text(n_bytes: int | None) -> str:
+    return "—" if n_bytes is None else f"{n_bytes / 2**20:.0f} MiB"
+
+
+def efficiency_cells(row: LeaderboardRow, device: str | None) -> EfficiencyCells:
+    efficiency = row.efficiency.get(device) if device is not None else None
+    if efficiency is None:
+        others = ", ".join(row.efficiency) or "none"
+        return EfficiencyCells(
+            None, "—", None, "—", None, "—", f"not profiled on this device (profiled: {others})"
+        )
+    return EfficiencyCells(
+        examples_per_s=efficiency.examples_per_s,
+        examples_per_s_text=f"{efficiency.examples_per_s:.1f}",
+        latency_p50_ms=efficiency.latency_p50_ms,
+        latency_text=f"{efficiency.latency_p50_ms:.1f}",
+        peak_memory_bytes=efficiency.peak_memory_bytes,
+        memory_text=memory_text(efficiency.peak_memory_bytes),
+        title=(
+            f"geometric mean over {efficiency.n_tasks} task(s) "
+            f"({', '.join(t.task for t in efficiency.tasks)}), "
+            f"{efficiency.threads} thread(s), measured {efficiency.measured_at}"
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -182,10 +266,16 @@ class IndexPage:
     in_house: tuple[InHouseNote, ...]
     plot: str | None
     plot_points: tuple[PlotPoint, ...]
+    efficiency_device: str | None
+    throughput_plot: str | None
+    throughput_points: tuple[ThroughputPoint, ...]
 
 
-def index_page(board: Leaderboard, snapshot: Snapshot, plot_file: str | None) -> IndexPage:
-    """The index; `plot_file` names the score-vs-params plot when there are points to draw."""
+def index_page(
+    board: Leaderboard, snapshot: Snapshot, plot_file: str | None, throughput_plot_file: str | None = None
+) -> IndexPage:
+    """The index; `plot_file` names the score-vs-params plot when there are points to draw, and
+    `throughput_plot_file` the score-vs-throughput one."""
     specs = all_tasks()
     best: dict[str, float | None] = {
         "size_ratio": _best([row.size_ratio for row in board.rows]),
@@ -231,9 +321,11 @@ def index_page(board: Leaderboard, snapshot: Snapshot, plot_file: str | None) ->
                 average=row.average,
                 average_best=row.average is not None and row.average == best["average"],
                 cells=tuple(cells),
+                efficiency=efficiency_cells(row, board.efficiency_device),
             )
         )
     points = plot_points(board)
+    fast = throughput_points(board)
     return IndexPage(
         title="GLUES leaderboard",
         document=leaderboard_json(board, snapshot.last_updated),
@@ -249,6 +341,9 @@ def index_page(board: Leaderboard, snapshot: Snapshot, plot_file: str | None) ->
         ),
         plot=plot_file if points else None,
         plot_points=points,
+        efficiency_device=board.efficiency_device,
+        throughput_plot=throughput_plot_file if fast else None,
+        throughput_points=fast,
     )
 
 
@@ -286,53 +381,84 @@ def plot_points(board: Leaderboard) -> tuple[PlotPoint, ...]:
     )
 
 
+# -- what every page reads, computed once per build -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """Derived once per build (not per page): runs grouped by (model, task), which runs count for the
+    board and which are the seeds of a selected config."""
+
+    cells: Mapping[tuple[str, str], Sequence[RunRecord]]
+    counted: frozenset[int]
+    selected: frozenset[int]
+
+
+def site_context(board: Leaderboard, snapshot: Snapshot) -> SiteContext:
+    cells = runs_by_cell(snapshot.runs)
+    tasks = default_tasks()
+    counted = {
+        r.id
+        for submission in snapshot.submissions
+        for name, task in tasks.items()
+        for r in counted_runs(cells.get((submission.name, name), ()), submission, task)
+    }
+    selected = {i for row in board.rows for result in row.tasks.values() for i in result.run_ids}
+    return SiteContext(cells=cells, counted=frozenset(counted), selected=frozenset(selected))
+
+
+def throughput_points(board: Leaderboard) -> tuple[ThroughputPoint, ...]:
+    """Complete models profiled on the board's efficiency device, flagged when on the Pareto front
+    (no other model is both at least as fast and at least as good)."""
+    device = board.efficiency_device
+    rows = [r for r in board.rows if r.average is not None and device in r.efficiency]
+    speeds = [r.efficiency[device].examples_per_s for r in rows]  # type: ignore[index]
+    front = pareto_front([(-speed, r.average or 0.0) for speed, r in zip(speeds, rows, strict=True)])
+    return tuple(
+        ThroughputPoint(
+            name=r.name,
+            examples_per_s=speed,
+            average=r.average or 0.0,
+            reported=r.origin == "reported",
+            on_front=on_front,
+        )
+        for r, speed, on_front in zip(rows, speeds, front, strict=True)
+    )
+
+
 # -- runs, as listed on task and model pages --------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RunSummary:
-    id: int
-    href: str
+class RunGroup:
+    """The runs of one model on one task, as a line on the task and model pages (linking their page)."""
+
     model: str
     model_href: str
     task: str
-    variant: str
-    role: str
-    status: str
-    seed: int
-    hparams: dict[str, Any]
-    hparams_text: str
-    dev_score: float | None
-    test_score: float | None
-    dev_text: str
-    test_text: str
-    finished_at: str | None
+    task_href: str
+    href: str
+    n_runs: int
+    n_done: int
+    n_failed: int
+    n_running: int
+    n_counted: int
 
 
-def _summary_fields(run: RunRecord) -> dict[str, Any]:
-    dev, test = _split_score(run, "dev"), _split_score(run, "test")
-    return {
-        "id": run.id,
-        "href": run_href(run.id),
-        "model": run.submission,
-        "model_href": model_href(run.submission),
-        "task": run.task,
-        "variant": run.variant,
-        "role": run.role,
-        "status": run.status,
-        "seed": run.seed,
-        "hparams": run.hparams,
-        "hparams_text": hparams_text(run.hparams),
-        "dev_score": dev,
-        "test_score": test,
-        "dev_text": fmt2(dev),
-        "test_text": fmt2(test),
-        "finished_at": iso(run.finished_at),
-    }
-
-
-def run_summary(run: RunRecord) -> RunSummary:
-    return RunSummary(**_summary_fields(run))
+def run_group(model: str, task: str, runs: Sequence[RunRecord], context: SiteContext) -> RunGroup:
+    statuses = [r.status for r in runs]
+    return RunGroup(
+        model=model,
+        model_href=model_href(model),
+        task=task,
+        task_href=task_href(task),
+        href=runs_href(model, task),
+        n_runs=len(runs),
+        n_done=statuses.count("done"),
+        n_failed=statuses.count("failed"),
+        n_running=statuses.count("running"),
+        n_counted=sum(1 for r in runs if r.id in context.counted),
+    )
 
 
 # -- one task ---------------------------------------------------------------------------------------
@@ -368,19 +494,11 @@ class SelectedResult:
 
 
 @dataclass(frozen=True)
-class TaskRun(RunSummary):
-    """A run on the task page: whether it counts for the board, and whether its config was selected."""
-
-    counted: bool = False
-    selected: bool = False
-
-
-@dataclass(frozen=True)
 class TaskPage:
     title: str
     task: TaskInfo
     selected: tuple[SelectedResult, ...]
-    runs: tuple[TaskRun, ...]
+    run_groups: tuple[RunGroup, ...]
 
 
 # TaskInfo fields copied from the spec under the same name (the rest are derived in `task_page`).
@@ -396,13 +514,9 @@ _TASK_INFO_COPIED = (
 )
 
 
-def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
+def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
     spec = all_tasks()[task]
     resolved = spec.resolve()
-    counted_ids = {
-        r.id for submission in snapshot.submissions for r in counted_runs(snapshot.runs, submission, resolved)
-    }
-    selected_ids = {i for row in board.rows if task in row.tasks for i in row.tasks[task].run_ids}
     selected = [
         SelectedResult(
             name=row.name,
@@ -418,7 +532,6 @@ def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
         if task in row.tasks
     ]
     selected.sort(key=lambda s: (s.score is None, -(s.score or 0.0), s.name))
-    runs = sorted((r for r in snapshot.runs if r.task == task), key=lambda r: (r.submission, r.id))
     return TaskPage(
         title=f"{spec.paper_column} — {spec.title}",
         task=TaskInfo(
@@ -430,9 +543,10 @@ def task_page(task: str, board: Leaderboard, snapshot: Snapshot) -> TaskPage:
             spec_hash=resolved.spec_hash,
         ),
         selected=tuple(selected),
-        runs=tuple(
-            TaskRun(**_summary_fields(r), counted=r.id in counted_ids, selected=r.id in selected_ids)
-            for r in runs
+        run_groups=tuple(
+            run_group(model, task, runs, context)
+            for (model, name), runs in sorted(context.cells.items())
+            if name == task
         ),
     )
 
@@ -460,6 +574,8 @@ class ModelTask:
     result: dict[str, Any] | None
     hparams_text: str
     dev_text: str
+    runs_href: str | None
+    """The page of this model's runs on the task; None when it has no run there."""
     configs: tuple[ConfigRow, ...]
 
 
@@ -509,10 +625,14 @@ class ModelPage:
     summary: ModelSummary
     tasks: tuple[ModelTask, ...]
     reported: tuple[ReportedValue, ...]
-    runs: tuple[RunSummary, ...]
+    run_groups: tuple[RunGroup, ...]
+    efficiency: tuple[Efficiency, ...]
+    """Speed and memory per device (`glues-bench profile`), sorted by device."""
 
 
-def model_page(submission: SubmissionRecord, board: Leaderboard, snapshot: Snapshot) -> ModelPage:
+def model_page(
+    submission: SubmissionRecord, board: Leaderboard, snapshot: Snapshot, context: SiteContext
+) -> ModelPage:
     row = next(r for r in board.rows if r.name == submission.name)
     tasks = []
     for name, spec in all_tasks().items():
@@ -526,6 +646,9 @@ def model_page(submission: SubmissionRecord, board: Leaderboard, snapshot: Snaps
                 result=task_result_json(result) if result else None,
                 hparams_text=hparams_text(result.hparams) if result else "—",
                 dev_text=fmt2(result.dev_score) if result else "—",
+                runs_href=runs_href(submission.name, name)
+                if (submission.name, name) in context.cells
+                else None,
                 configs=tuple(
                     ConfigRow(
                         config_key=c.config_key,
@@ -559,7 +682,11 @@ def model_page(submission: SubmissionRecord, board: Leaderboard, snapshot: Snaps
             for r in snapshot.reported
             if r.submission == submission.name
         ),
-        runs=tuple(run_summary(r) for r in snapshot.runs if r.submission == submission.name),
+        efficiency=tuple(row.efficiency.values()),
+        run_groups=tuple(
+            run_group(submission.name, task, context.cells[(submission.name, task)], context)
+            for task in sorted({t for (m, t) in context.cells if m == submission.name}, key=_task_position)
+        ),
     )
 
 
@@ -569,80 +696,136 @@ def _stat_text(stat: Stat | None) -> str:
     return fmt2(stat.mean) + (f" ± {fmt2(stat.sd)}" if stat.sd is not None else "") + f" (n={stat.n})"
 
 
-# -- one run ----------------------------------------------------------------------------------------
+# -- the runs of one model on one task ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RunDetail(RunSummary):
-    """Full provenance of one run."""
+class Provenance:
+    """What a group of runs was measured with; runs share one when all of these are equal, so a page of
+    many seeds and configs states it once."""
 
-    checkpoint_sha256: str = ""
-    task_href: str = ""
-    spec_version: int = 0
-    spec_hash: str = ""
-    data_fingerprint: dict[str, str] | None = None
-    hparams_hash: str = ""
-    error: str | None = None
-    attempt: int = 0
-    started_at: str | None = None
-    duration_s: float | None = None
-    durations: dict[str, float] | None = None
-    library_versions: dict[str, str] | None = None
-    harness_version: str | None = None
-    harness_git_sha: str | None = None
-    device: str | None = None
-    host: str | None = None
-    pid: int | None = None
-    selection_rule: str | None = None
-    details: dict[str, Any] | None = None
-    metrics: dict[str, dict[str, float]] | None = None
+    key: str
+    checkpoint_sha256: str
+    spec_version: int
+    spec_hash: str
+    data_fingerprint: dict[str, str] | None
+    library_versions: dict[str, str] | None
+    harness_version: str | None
+    harness_git_sha: str | None
+    device: str | None
+    host: str | None
+    selection_rule: str | None
 
 
 @dataclass(frozen=True)
 class PredictionLink(PredictionRecord):
-    """A prediction file with its link from the run page."""
+    """A prediction file with its link from the run's page."""
 
     href: str = ""
 
 
 @dataclass(frozen=True)
-class RunPage:
-    title: str
-    run: RunDetail
-    details_text: str | None
+class RunRow:
+    """One run: its config, scores and state; its provenance is a `Provenance.key` of the page. Only
+    values (the template formats them): a page may hold thousands of runs, and its twin stays small."""
+
+    id: int
+    variant: str
+    role: str
+    status: str
+    counted: bool
+    selected: bool
+    seed: int
+    hparams: dict[str, Any]
+    dev_score: float | None
+    test_score: float | None
+    metrics: dict[str, dict[str, float]]
+    attempt: int
+    finished_at: str | None
+    duration_s: float | None
+    durations: dict[str, float] | None
+    pid: int | None
+    details: dict[str, Any] | None
+    error: str | None
     predictions: tuple[PredictionLink, ...]
+    provenance: str
 
 
-# RunDetail fields copied from the record under the same name (the rest are derived above).
-_RUN_DETAIL_COPIED = (
-    "checkpoint_sha256", "spec_version", "spec_hash", "data_fingerprint", "hparams_hash", "error", "attempt",
-    "duration_s", "durations", "library_versions", "harness_version", "harness_git_sha", "device", "host",
-    "pid", "selection_rule", "details", "metrics",
-)  # fmt: skip
+@dataclass(frozen=True)
+class RunsPage:
+    """Every run of one model on one task (any status, variant or spec), one row each."""
+
+    title: str
+    model: str
+    model_href: str
+    task: str
+    task_href: str
+    provenance: tuple[Provenance, ...]
+    runs: tuple[RunRow, ...]
 
 
-def run_page(run: RunRecord, page_dir: Path) -> RunPage:
+_PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance) if f.name != "key")
+
+
+def runs_page(
+    model: str, task: str, runs: Sequence[RunRecord], context: SiteContext, page_dir: Path
+) -> RunsPage:
     """Prediction links are relative to the page, so the site works from disk."""
-    return RunPage(
-        title=f"Run {run.id}: {run.submission} on {run.task}",
-        run=RunDetail(
-            **_summary_fields(run),
-            **{name: getattr(run, name) for name in _RUN_DETAIL_COPIED},
-            task_href=task_href(run.task),
-            started_at=iso(run.started_at),
-        ),
-        details_text=_pretty_json(run.details),
-        predictions=tuple(
-            PredictionLink(
-                split=p.split,
-                path=p.path,
-                sha256=p.sha256,
-                href=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()),
+    provenances: dict[str, Provenance] = {}
+    rows = []
+    for run in runs:
+        values = {name: getattr(run, name) for name in _PROVENANCE_FIELDS}
+        identity = json.dumps(values, sort_keys=True, default=str)
+        if identity not in provenances:
+            provenances[identity] = Provenance(key=f"P{len(provenances) + 1}", **values)
+        dev, test = _split_score(run, "dev"), _split_score(run, "test")
+        rows.append(
+            RunRow(
+                id=run.id,
+                variant=run.variant,
+                role=run.role,
+                status=run.status,
+                counted=run.id in context.counted,
+                selected=run.id in context.selected,
+                seed=run.seed,
+                hparams=run.hparams,
+                dev_score=dev,
+                test_score=test,
+                metrics=run.metrics,
+                attempt=run.attempt,
+                finished_at=iso(run.finished_at),
+                duration_s=run.duration_s,
+                durations=run.durations,
+                pid=run.pid,
+                details=run.details,
+                error=run.error,
+                predictions=tuple(
+                    PredictionLink(
+                        split=p.split,
+                        path=p.path,
+                        sha256=p.sha256,
+                        href=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()),
+                    )
+                    for p in run.predictions
+                ),
+                provenance=provenances[identity].key,
             )
-            for p in run.predictions
-        ),
+        )
+    return RunsPage(
+        title=f"Runs of {model} on {task}",
+        model=model,
+        model_href=model_href(model),
+        task=task,
+        task_href=task_href(task),
+        provenance=tuple(provenances.values()),
+        runs=tuple(rows),
     )
 
 
-PAGE_TYPES = (IndexPage, TaskPage, ModelPage, RunPage)
+def _task_position(task: str) -> tuple[int, str]:
+    names = list(all_tasks())
+    return (names.index(task) if task in names else len(names), task)
+
+
+PAGE_TYPES = (IndexPage, TaskPage, ModelPage, RunsPage)
 """Every page type the site writes: one template each, and the contract test walks them all."""

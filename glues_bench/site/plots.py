@@ -1,4 +1,5 @@
-"""The score-vs-parameters plot: matplotlib (Agg/SVG), fixed style and sizes, deterministic bytes."""
+"""The score-vs-parameters and score-vs-throughput plots: matplotlib (Agg/SVG), fixed style and sizes,
+deterministic bytes."""
 
 from __future__ import annotations
 
@@ -35,8 +36,40 @@ def _literal(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+@dataclass(frozen=True)
+class ThroughputPoint:
+    name: str
+    examples_per_s: float
+    average: float
+    reported: bool
+    on_front: bool
+
+
 def score_vs_params_svg(points: Sequence[PlotPoint], reference_average: float | None = None) -> str:
-    """GLUES average against parameter count (log x). Pareto-front models are ringed and joined."""
+    """GLUES average against parameter count (log x). Pareto-front models (smaller and better) are
+    ringed and joined."""
+    items = [(p.name, float(p.params), p.average, p.reported, p.on_front) for p in points]
+    return _score_svg(items, "parameters (log scale)", "post", reference_average)
+
+
+def score_vs_throughput_svg(
+    points: Sequence[ThroughputPoint], device: str, reference_average: float | None = None
+) -> str:
+    """GLUES average against eval examples/s on `device` (log x). Pareto-front models (faster and
+    better) are ringed and joined."""
+    items = [(p.name, p.examples_per_s, p.average, p.reported, p.on_front) for p in points]
+    label = f"examples/s at the eval batch size on {device} (log scale)"
+    return _score_svg(items, label, "pre", reference_average)
+
+
+def _score_svg(
+    points: Sequence[tuple[str, float, float, bool, bool]],
+    x_label: str,
+    front_step: str,
+    reference_average: float | None,
+) -> str:
+    """(name, x, average, reported, on_front) points; `front_step`: "post" when smaller x is better
+    (the front rises with x), "pre" when larger x is better (it falls)."""
     import matplotlib
 
     # Figure + an explicit SVG canvas: no pyplot, no global backend switch, nothing left open.
@@ -47,13 +80,13 @@ def score_vs_params_svg(points: Sequence[PlotPoint], reference_average: float | 
         figure = Figure(figsize=FIGSIZE)
         FigureCanvasSVG(figure)
         axes = figure.add_subplot()
-        ordered = sorted(points, key=lambda p: (p.params, -p.average, p.name))
+        ordered = sorted(points, key=lambda p: (p[1], -p[2], p[0]))
         for reported, marker, label in ((True, "o", "reported (paper)"), (False, "D", "measured here")):
-            group = [p for p in ordered if p.reported == reported]
+            group = [p for p in ordered if p[3] == reported]
             if group:
                 axes.scatter(
-                    [p.params for p in group],
-                    [p.average for p in group],
+                    [p[1] for p in group],
+                    [p[2] for p in group],
                     marker=marker,
                     s=36,
                     facecolors="white" if reported else "#1f77b4",
@@ -61,39 +94,33 @@ def score_vs_params_svg(points: Sequence[PlotPoint], reference_average: float | 
                     label=label,
                     zorder=3,
                 )
-        front = [p for p in ordered if p.on_front]
+        front = [p for p in ordered if p[4]]
         if front:
             axes.step(
-                [p.params for p in front],
-                [p.average for p in front],
-                where="post",
+                [p[1] for p in front],
+                [p[2] for p in front],
+                where=front_step,
                 color="#d62728",
                 linewidth=1,
                 label="Pareto front",
                 zorder=2,
             )
             axes.scatter(
-                [p.params for p in front],
-                [p.average for p in front],
+                [p[1] for p in front],
+                [p[2] for p in front],
                 s=110,
                 facecolors="none",
                 edgecolors="#d62728",
                 zorder=2,
             )
-        for point in ordered:
-            axes.annotate(
-                _literal(point.name),
-                (point.params, point.average),
-                textcoords="offset points",
-                xytext=(5, 4),
-                fontsize=7,
-            )
+        for name, x, average, _, _ in ordered:
+            axes.annotate(_literal(name), (x, average), textcoords="offset points", xytext=(5, 4), fontsize=7)
         if reference_average is not None:
             axes.axhline(
                 reference_average, color="#999999", linestyle=":", linewidth=1, label="reference average"
             )
         axes.set_xscale("log")
-        axes.set_xlabel("parameters (log scale)")
+        axes.set_xlabel(_literal(x_label))
         axes.set_ylabel("GLUES average (test)")
         axes.legend(loc="lower right", fontsize=7)
         figure.tight_layout()

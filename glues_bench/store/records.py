@@ -105,6 +105,8 @@ class Snapshot:
     submissions: tuple[SubmissionRecord, ...]
     runs: tuple[RunRecord, ...]
     reported: tuple[ReportedRecord, ...]
+    profiles: tuple[ProfileRecord, ...] = ()
+    """Stored `glues-bench profile` results (speed and memory per checkpoint and device)."""
 
     @property
     def last_updated(self) -> datetime | None:

@@ -624,31 +624,76 @@ class Store:
 
     # -- reading everything ------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
-        """Every submission, run (with metrics and predictions) and reported value, sorted by id."""
+    def snapshot(self, *, provenance: bool = True) -> Snapshot:
+        """Every submission, run (with metrics and predictions), reported value and profile, sorted by id.
+
+        The bulk read path: Core selects of the record's columns (no ORM objects, no relationship
+        loading), metrics and predictions grouped by run in one pass each. `provenance=False` reads only
+        what the leaderboard needs: the runs' free-form JSON provenance (`PROVENANCE_ONLY_COLUMNS`:
+        data fingerprints, durations, library versions, details) and error text are left None, which
+        halves the read of a large store."""
+        run_table = Run.__table__
+        skipped = set() if provenance else PROVENANCE_ONLY_COLUMNS
+        run_columns = [c for c in run_table.columns if c.key in _RUN_RECORD_COLUMNS and c.key not in skipped]
         with self.session() as session:
             submissions = session.scalars(select(Submission).order_by(Submission.id)).all()
-            runs = session.scalars(
-                select(Run)
-                .options(
-                    selectinload(Run.metrics), selectinload(Run.predictions), selectinload(Run.submission)
+            names = {s.id: s.name for s in submissions}
+            metrics: dict[int, dict[str, dict[str, float]]] = {}
+            for run_id, split, name, value in session.execute(
+                select(MetricValue.run_id, MetricValue.split, MetricValue.name, MetricValue.value).order_by(
+                    MetricValue.run_id, MetricValue.split, MetricValue.name
                 )
-                .order_by(Run.id)
-            ).all()
-            reported = session.scalars(
-                select(ReportedResult)
-                .options(selectinload(ReportedResult.submission))
-                .order_by(ReportedResult.id)
-            ).all()
+            ):
+                metrics.setdefault(run_id, {}).setdefault(split, {})[name] = value
+            predictions: dict[int, list[PredictionRecord]] = {}
+            for run_id, split, path, sha256 in session.execute(
+                select(
+                    PredictionArtifact.run_id,
+                    PredictionArtifact.split,
+                    PredictionArtifact.path,
+                    PredictionArtifact.sha256,
+                ).order_by(PredictionArtifact.run_id, PredictionArtifact.split)
+            ):
+                predictions.setdefault(run_id, []).append(
+                    PredictionRecord(split=split, path=path, sha256=sha256)
+                )
+            keys = [c.key for c in run_columns]
+            runs = []
+            for row in session.execute(
+                select(*run_columns, run_table.c.submission_id).order_by(run_table.c.id)
+            ):
+                values = dict(zip(keys, row, strict=False))
+                run_id = values["id"]
+                runs.append(
+                    RunRecord(
+                        **values,
+                        **dict.fromkeys(skipped),
+                        submission=names[row[-1]],
+                        metrics=metrics.get(run_id, {}),
+                        predictions=tuple(predictions.get(run_id, ())),
+                    )
+                )
+            reported = session.execute(
+                select(
+                    ReportedResult.submission_id, ReportedResult.task, ReportedResult.variant,
+                    ReportedResult.metric, ReportedResult.value, ReportedResult.source,
+                    ReportedResult.source_ref, ReportedResult.imported_at,
+                ).order_by(ReportedResult.id)
+            ).all()  # fmt: skip
+            profiles = session.scalars(select(ModelProfileRow).order_by(ModelProfileRow.id)).all()
             return Snapshot(
                 submissions=tuple(_submission_record(s) for s in submissions),
-                runs=tuple(_run_record(r) for r in runs),
+                runs=tuple(runs),
                 reported=tuple(
                     ReportedRecord(
-                        submission=r.submission.name, task=r.task, variant=r.variant, metric=r.metric,
-                        value=r.value, source=r.source, source_ref=r.source_ref, imported_at=r.imported_at,
+                        submission=names[r[0]], task=r[1], variant=r[2], metric=r[3], value=r[4],
+                        source=r[5], source_ref=r[6], imported_at=r[7],
                     )
                     for r in reported
+                ),
+                profiles=tuple(
+                    _profile_record(p, names.get(p.submission_id) if p.submission_id is not None else None)
+                    for p in profiles
                 ),
             )  # fmt: skip
 
@@ -788,6 +833,14 @@ def _columns(row: Any, record_type: type, **derived: Any) -> Any:
     names = {f.name for f in fields(record_type)}
     copied = {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key in names}
     return record_type(**copied, **derived)
+
+
+PROVENANCE_ONLY_COLUMNS = frozenset(
+    {"data_fingerprint", "durations", "library_versions", "details", "error", "selection_rule"}
+)
+"""Run columns the leaderboard never reads (`Store.snapshot(provenance=False)` skips them)."""
+_RUN_RECORD_COLUMNS = frozenset(f.name for f in fields(RunRecord)) - {"submission", "metrics", "predictions"}
+"""Run table columns copied into a `RunRecord` by name (the rest are derived)."""
 
 
 def _submission_record(row: Submission) -> SubmissionRecord:

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
@@ -327,7 +328,7 @@ class ResolvedTask:
     def task_type(self) -> TaskType:
         return self.spec.task_type
 
-    @property
+    @cached_property
     def spec_hash(self) -> str:
         """sha256 over the spec and the chosen variant: any change that could move a number changes it.
 
