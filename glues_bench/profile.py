@@ -404,8 +404,7 @@ class PeakMemory:
 
 def weights_bytes(submission) -> int:
     """Size on disk of the weight files (a hub checkpoint: those of its cached snapshot)."""
-    from glues_bench.submissions import find_weight_files
-    from glues_bench.submissions.weights import checkpoint_directory
+    from glues_bench.submissions import checkpoint_directory, find_weight_files
 
     _, paths = find_weight_files(checkpoint_directory(submission), allow_pickle=submission.allow_pickle)
     return sum(path.stat().st_size for path in paths)

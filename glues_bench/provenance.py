@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import re
 import subprocess
+from collections.abc import Iterable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -92,3 +94,21 @@ def portable_source(source: str, data_dir: Path | None) -> str:
     """A split's `source` (`/abs/a.conllu, /abs/b.conllu [first 300]`, or a hub id) with its file paths
     made relative by `portable_path`; hub origins (`hub:…`) are left as they are."""
     return _ABSOLUTE_IN_SOURCE.sub(lambda match: portable_path(match.group(0), data_dir), source)
+
+
+_HASH_CHUNK = 1 << 20  # stream files in 1 MiB chunks; never hold a file in memory
+
+
+def sha256_files(paths: Iterable[Path]) -> str:
+    """sha256 of the files' bytes concatenated in the given order, streamed in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of one file (a download, a predictions file, a data split): the one way every layer hashes."""
+    return sha256_files([path])

@@ -274,7 +274,7 @@ def test_help_is_written_as_paragraphs(
     out = capsys.readouterr().out
     sentence = "the leaderboard reports the test score of the config with the best mean dev score."
     assert any(sentence in line for line in out.splitlines())  # one line at 250 columns: no hard break
-    assert main(["data", "mirror", "--help"]) == 0  # markdown help keeps literal <placeholders>
+    assert main(["data", "mirror", "--help"]) == 0  # the help keeps literal <placeholders>
     assert "<task>/<file name>" in capsys.readouterr().out
 
 

@@ -32,25 +32,22 @@ def _specs(tasks: list[str] | None):
     return [get_task(t) for t in tasks] if tasks else list(all_tasks().values())
 
 
-FETCH_HELP = (
-    "Download each task's original public release, verify every file's sha256 and unpack it into the "
-    "--data-dir layout.\n\n"
-    "Each task's licence is printed before its download. Files pinned in the task spec are verified "
-    "against their pin; files without a pin are recorded in glues-bench.lock.json in the data dir on "
-    "first download and verified against it afterwards. Interrupted downloads resume on the next "
-    "run, files already present and verified are not downloaded again, and a file only appears under "
-    "its final name once it is complete and verified. Exits 1 when any file could not be fetched "
-    "(each failure is one line naming the URL). MLDoc cannot be downloaded (Reuters RCV2 licence): "
-    "see `glues-bench data prepare --help`."
-)
-
-
-@data_app.command("fetch", help=FETCH_HELP)
+@data_app.command("fetch")
 def fetch(
     tasks: list[str] = typer.Argument(None, help="Task names or aliases; omit for every task."),
     data_dir: Path = typer.Option(..., "--data-dir", help="Where the files go (created if missing)."),
     mirror: str = typer.Option(None, "--mirror", help=MIRROR_OPTION_HELP),
 ) -> None:
+    """Download each task's original public release, verify every file's sha256 and unpack it into the
+    --data-dir layout.
+
+    Each task's licence is printed before its download. Files pinned in the task spec are verified against
+    their pin; files without a pin are recorded in glues-bench.lock.json in the data dir on first download and
+    verified against it afterwards. Interrupted downloads resume on the next run, files already present and
+    verified are not downloaded again, and a file only appears under its final name once it is complete and
+    verified. Exits 1 when any file could not be fetched (each failure is one line naming the URL). MLDoc
+    cannot be downloaded (Reuters RCV2 licence): see `glues-bench data prepare --help`.
+    """
     from glues_bench.data.fetch import fetch_tasks
 
     if mirror is not None and not mirror.startswith(("http://", "https://")) and not Path(mirror).is_dir():
@@ -66,22 +63,19 @@ def fetch(
         raise SystemExit(1)  # not typer.Exit: click swallows its code outside standalone mode
 
 
-MIRROR_HELP = (
-    "Write a mirror tree from a data dir, for `glues-bench data fetch --mirror` on machines without "
-    "internet.\n\n"
-    "The layout is `<task>/<file name>`, one entry per download the task spec lists; archives are "
-    "re-packed from the files present (their members are what gets verified, so re-packed archives "
-    "pass). Serve the folder over HTTP (e.g. `python -m http.server`) or copy it to a shared file "
-    "system."
-)
-
-
-@data_app.command("mirror", help=MIRROR_HELP)
+@data_app.command("mirror")
 def mirror(
     mirror_dir: Path = typer.Argument(..., help="The mirror folder to write (`<task>/<file name>`)."),
     data_dir: Path = typer.Option(..., "--data-dir", help="A data dir filled by `data fetch`."),
     tasks: list[str] = typer.Option(None, "--task", help="Only these tasks (repeatable); default all."),
 ) -> None:
+    """Write a mirror tree from a data dir, for `glues-bench data fetch --mirror` on machines without
+    internet.
+
+    The layout is `<task>/<file name>`, one entry per download the task spec lists; archives are re-packed
+    from the files present (their members are what gets verified, so re-packed archives pass). Serve the
+    folder over HTTP (e.g. `python -m http.server`) or copy it to a shared file system.
+    """
     from glues_bench.data.fetch import write_mirror
 
     if not data_dir.is_dir():
@@ -92,20 +86,17 @@ def mirror(
     typer.echo(f"{len(written)} file(s) in {mirror_dir}")
 
 
-STATUS_HELP = (
-    "Show, per task and split, whether its file is in the data dir, the file used, its rows (and the "
-    "official count), content fingerprint, whether the file is pinned and verified, the licence, and "
-    "the command that would fetch what is missing."
-)
-
-
-@data_app.command("status", help=STATUS_HELP)
+@data_app.command("status")
 def status(
     tasks: list[str] = typer.Argument(None, help="Task names or aliases; omit for every task."),
     data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The data dir to inspect."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per split, as a list."),
     all_variants: bool = typer.Option(False, "--all-variants", help="Also variants with their own splits."),
 ) -> None:
+    """Show, per task and split, whether its file is in the data dir, the file used, its rows (and the
+    official count), content fingerprint, whether the file is pinned and verified, the licence, and the
+    command that would fetch what is missing.
+    """
     from glues_bench.data.status import data_status
 
     if not data_dir.is_dir():
@@ -156,18 +147,7 @@ def _default_variant(task: str) -> str:
     return get_task(task).default_variant
 
 
-PREPARE_HELP = (
-    "Build a task that cannot be downloaded. Only MLDoc needs it: it is generated from Reuters RCV2, "
-    "which its licence does not let anyone redistribute.\n\n"
-    "Run `glues-bench data fetch mldoc --data-dir DIR` first (it downloads the MLDoc release's "
-    "public document-id lists), then `glues-bench data prepare mldoc --rcv2 PATH --data-dir DIR`. "
-    "This writes mldoc/spanish.train.10000, spanish.dev and spanish.test as `label<TAB>text` lines, "
-    "following the MLDoc release's procedure. RCV2 itself is licensed by NIST "
-    "(trec.nist.gov/data/reuters)."
-)
-
-
-@data_app.command("prepare", help=PREPARE_HELP)
+@data_app.command("prepare")
 def prepare(
     task: str = typer.Argument(..., help="The task to build locally: mldoc."),
     rcv2: Path = typer.Option(
@@ -183,6 +163,14 @@ def prepare(
         "where `glues-bench data fetch mldoc` puts them).",
     ),
 ) -> None:
+    """Build a task that cannot be downloaded. Only MLDoc needs it: it is generated from Reuters RCV2, which
+    its licence does not let anyone redistribute.
+
+    Run `glues-bench data fetch mldoc --data-dir DIR` first (it downloads the MLDoc release's public
+    document-id lists), then `glues-bench data prepare mldoc --rcv2 PATH --data-dir DIR`. This writes
+    mldoc/spanish.train.10000, spanish.dev and spanish.test as `label<TAB>text` lines, following the MLDoc
+    release's procedure. RCV2 itself is licensed by NIST (trec.nist.gov/data/reuters).
+    """
     from glues_bench.tasks import get_task
 
     spec = get_task(task)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from glues_bench.cli.app import app
+from glues_bench.cli.options import DEFAULT_SUBMISSIONS_DIR, DataDir, DbUrl, Device, SubmissionsDir, Threads
 
 
 @app.command("profile")
@@ -14,16 +13,9 @@ def profile(
     model: str = typer.Argument(
         ..., metavar="MODEL", help="A registered model name (a manifest in --submissions-dir)."
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto."),
-    threads: int = typer.Option(
-        None, "--threads", min=1, help="torch CPU threads (default: torch's, one per core)."
-    ),
-    data_dir: Path = typer.Option(
-        None,
-        "--data-dir",
-        help="Local data laid out as the original releases (glues_bench/demo_data works offline); hub when "
-        "omitted.",
-    ),
+    device: Device = "cpu",
+    threads: Threads = None,
+    data_dir: DataDir = None,
     tasks: str = typer.Option(
         None,
         "--tasks",
@@ -37,12 +29,8 @@ def profile(
     train_steps: int = typer.Option(
         3, "--train-steps", min=0, help="Fine-tuning steps timed per repeat (0: skip fine-tuning)."
     ),
-    db: str = typer.Option(
-        None, "--db", help="SQLAlchemy URL (default: $GLUES_BENCH_DB or the local SQLite file)."
-    ),
-    submissions_dir: Path = typer.Option(
-        Path("submissions"), "--submissions-dir", help="Where manifests live."
-    ),
+    db: DbUrl = None,
+    submissions_dir: SubmissionsDir = DEFAULT_SUBMISSIONS_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the stored profile as JSON."),
 ) -> None:
     """Measure what MODEL costs to run on this device and store it in the results database.

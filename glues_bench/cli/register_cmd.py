@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from glues_bench.cli.app import app
-
-DEFAULT_SUBMISSIONS_DIR = Path("submissions")
+from glues_bench.cli.options import DEFAULT_SUBMISSIONS_DIR, SubmissionsDir
 
 
 @app.command("register")
@@ -37,9 +35,7 @@ def register(
         "--allow-pickle",
         help="Accept pytorch_model.bin when no safetensors file exists (weights_only).",
     ),
-    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where manifests live.")] = (
-        DEFAULT_SUBMISSIONS_DIR
-    ),
+    submissions_dir: SubmissionsDir = DEFAULT_SUBMISSIONS_DIR,
     force: bool = typer.Option(False, "--force", help="Replace an existing manifest with the same name."),
 ) -> None:
     """Register a checkpoint: load config and tokenizer, count parameters, hash the weights, write a manifest.
@@ -92,9 +88,7 @@ def register(
 
 @app.command("submissions")
 def submissions(
-    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where manifests live.")] = (
-        DEFAULT_SUBMISSIONS_DIR
-    ),
+    submissions_dir: SubmissionsDir = DEFAULT_SUBMISSIONS_DIR,
     verify: bool = typer.Option(
         False,
         "--verify",

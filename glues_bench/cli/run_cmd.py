@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from glues_bench.cli.app import app
+from glues_bench.cli.options import DEFAULT_SUBMISSIONS_DIR, DataDir, DbUrl, Device, SubmissionsDir, Threads
 
 
 @app.command("run")
@@ -24,17 +25,9 @@ def run(
     train_limit: int = typer.Option(
         None, "--train-limit", min=1, help="Keep the first N training examples (dev and test stay whole)."
     ),
-    data_dir: Path = typer.Option(
-        None,
-        "--data-dir",
-        help="Local data laid out as the original releases (see README); hub when omitted.",
-    ),
-    db: str = typer.Option(
-        None,
-        "--db",
-        help="SQLAlchemy URL (default: $GLUES_BENCH_DB, else your own sqlite:///results/glues_bench.db).",
-    ),
-    device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
+    data_dir: DataDir = None,
+    db: DbUrl = None,
+    device: Device = "auto",
     overwrite: str = typer.Option(
         "only-missing",
         "--overwrite",
@@ -43,9 +36,7 @@ def run(
     variant: list[str] = typer.Option(
         [], "--variant", help="TASK=VARIANT, e.g. pos=ancora or mlqa=squad-en (repeatable)."
     ),
-    submissions_dir: Path = typer.Option(
-        Path("submissions"), "--submissions-dir", help="Where manifests live."
-    ),
+    submissions_dir: SubmissionsDir = DEFAULT_SUBMISSIONS_DIR,
     artifacts_dir: Path = typer.Option(
         Path("results/predictions"), "--artifacts-dir", help="Where per-run predictions are written."
     ),
@@ -95,12 +86,7 @@ def run(
         help="How long this process's claim on a running job holds without renewal (it renews every third "
         "of it). Another `run` reclaims the jobs of a process that died once its lease has expired.",
     ),
-    threads: int = typer.Option(
-        None,
-        "--threads",
-        min=1,
-        help="torch CPU threads (default: one per core; 1 is faster for tiny models or on a busy machine).",
-    ),
+    threads: Threads = None,
     hub: bool = typer.Option(
         None,
         "--hub/--no-hub",

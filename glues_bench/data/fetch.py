@@ -12,7 +12,6 @@ exactly the `--data-dir` layout the loaders read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glues_bench.errors import FetchError, GluesError
+from glues_bench.provenance import file_sha256 as sha256_of
 from glues_bench.tasks.spec import ReleaseFile, ReleaseMember, TaskSpec
 
 LOCK_NAME = "glues-bench.lock.json"
@@ -37,14 +37,6 @@ RETRIES = 4
 BACKOFF_S = 0.25  # doubled per retry, at most 5 s
 TIMEOUT_S = 30.0
 TRANSIENT_HTTP = {408, 425, 429, 500, 502, 503, 504}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- lock file ------------------------------------------------------------------------------------------

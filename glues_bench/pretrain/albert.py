@@ -17,7 +17,7 @@ import platform
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -27,7 +27,13 @@ from glues_bench.pretrain.errors import PretrainError
 from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
 from glues_bench.pretrain.loop import LoopResult, linear_schedule, loop_config, train
 from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for
-from glues_bench.pretrain.presets import PAPER_PRESETS, PRESETS, Preset, get_preset  # noqa: F401 - re-exported
+from glues_bench.pretrain.presets import (  # noqa: F401 - re-exported
+    PAPER_PRESETS,
+    PRESETS,
+    LoopSettings,
+    Preset,
+    get_preset,
+)
 from glues_bench.train.finetune import parameter_groups
 
 log = logging.getLogger(__name__)
@@ -66,46 +72,46 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-class AlbertObjective:
-    """MLM (on masked positions only: the vocabulary projection of unmasked tokens is wasted work) + SOP."""
+_Objective = TypeVar("_Objective", bound="_EncoderObjective")
+
+
+class _EncoderObjective:
+    """What both objectives share: the model they train, moved as one, and its encoder run on a batch."""
 
     def __init__(self, model: nn.Module) -> None:
         self.trainable = model
 
-    def to(self, device: torch.device) -> AlbertObjective:
+    def to(self: _Objective, device: torch.device) -> _Objective:
         self.trainable.to(device)
         return self
 
-    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        model = self.trainable
-        outputs = model.albert(
+    @staticmethod
+    def _encode(encoder: nn.Module, batch: dict[str, torch.Tensor]) -> Any:
+        return encoder(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
             token_type_ids=batch["token_type_ids"],
         )
+
+
+class AlbertObjective(_EncoderObjective):
+    """MLM (on masked positions only: the vocabulary projection of unmasked tokens is wasted work) + SOP."""
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        model = self.trainable
+        outputs = self._encode(model.albert, batch)
         mlm = _masked_lm_loss(model.predictions, outputs.last_hidden_state, batch["labels"])
         sop_logits = model.sop_classifier(outputs.pooler_output)
         sop = F.cross_entropy(sop_logits.float(), batch["sentence_order_label"])
         return mlm + sop, {"mlm": mlm, "sop": sop}
 
 
-class BertMlmObjective:
+class BertMlmObjective(_EncoderObjective):
     """Masked-LM only (BERT without next-sentence prediction, as RoBERTa and the DistilBERT teacher use)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.trainable = model
-
-    def to(self, device: torch.device) -> BertMlmObjective:
-        self.trainable.to(device)
-        return self
 
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         model = self.trainable
-        outputs = model.bert(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            token_type_ids=batch["token_type_ids"],
-        )
+        outputs = self._encode(model.bert, batch)
         mlm = _masked_lm_loss(model.cls, outputs.last_hidden_state, batch["labels"])
         return mlm, {"mlm": mlm}
 
@@ -121,7 +127,7 @@ def objective_for(preset: Preset, model: nn.Module):
 
 
 @dataclass(frozen=True)
-class PretrainConfig:
+class PretrainConfig(LoopSettings):
     """Everything that defines a pretraining run (stored with checkpoints; a resume must match it)."""
 
     preset: str
@@ -135,12 +141,6 @@ class PretrainConfig:
     short_seq_prob: float = 0.1
     max_ngram: int = 3
     grad_clip: float = 1.0
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 2
-    log_every: int = 1
-    device: str | None = None
-    bf16: bool | None = None
-    progress: bool = True
 
     def resolved(self) -> dict[str, Any]:
         """The run's effective numbers (preset defaults filled in)."""

@@ -21,7 +21,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from glues_bench.pretrain.errors import PretrainError
+from glues_bench.pretrain.presets import LoopSettings
 
 log = logging.getLogger(__name__)
 
@@ -127,18 +128,14 @@ def resolve_device(requested: str | None) -> torch.device:
 
 
 def loop_config(config: Any, max_steps: int, accumulation: int) -> LoopConfig:
-    """The loop settings a pretraining or distillation config carries (both share these field names)."""
+    """The loop settings a pretraining or distillation config carries: its `LoopSettings` as they are, plus
+    the batch size and gradient clipping both name alike but default differently."""
     return LoopConfig(
         max_steps=max_steps,
         micro_batch_size=config.micro_batch_size,
         accumulation=accumulation,
         grad_clip=config.grad_clip,
-        checkpoint_every=config.checkpoint_every,
-        keep_checkpoints=config.keep_checkpoints,
-        log_every=config.log_every,
-        bf16=config.bf16,
-        device=config.device,
-        progress=config.progress,
+        **{setting.name: getattr(config, setting.name) for setting in fields(LoopSettings)},
     )
 
 

@@ -69,8 +69,21 @@ class LossWeights:
     restrict_ce_to_mask: bool = False  # Sanh's default: distil on every non-pad token
 
 
+@dataclass(frozen=True, kw_only=True)
+class LoopSettings:
+    """The loop settings a pretraining and a distillation config share (keyword-only, after each config's
+    own fields), read by `loop.loop_config`."""
+
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 2
+    log_every: int = 1
+    device: str | None = None
+    bf16: bool | None = None
+    progress: bool = True
+
+
 @dataclass(frozen=True)
-class DistillConfig:
+class DistillConfig(LoopSettings):
     """A distillation run (stored with checkpoints; a resume must match it)."""
 
     teacher: str
@@ -90,12 +103,6 @@ class DistillConfig:
     alpha_cos: float = 1.0
     restrict_ce_to_mask: bool = False
     seed: int = 56  # Sanh et al.'s default
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 2
-    log_every: int = 1
-    device: str | None = None
-    bf16: bool | None = None
-    progress: bool = True
 
     def loss_weights(self) -> LossWeights:
         return LossWeights(

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from glues_bench.errors import GluesError, StoreError, UnknownName
+from glues_bench.provenance import file_sha256
 from glues_bench.store import engine as engine_module
 from glues_bench.store.models import (
     ORIGINS,
@@ -68,14 +69,6 @@ def canonical_hash(value: Any) -> str:
 def hparams_hash(hparams: Mapping[str, Any]) -> str:
     """The store's one hash of a fine-tuning config (16 hex digits)."""
     return canonical_hash(dict(hparams))[:16]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> datetime:
@@ -265,32 +258,13 @@ class Store:
 
     # -- runs --------------------------------------------------------------------------------------
 
-    def start_run(
-        self,
-        key: RunKey,
-        *,
-        spec_version: int,
-        library_versions: Mapping[str, str] | None = None,
-        harness_version: str | None = None,
-        harness_git_sha: str | None = None,
-        device: str | None = None,
-        selection_rule: str | None = None,
-        details: Mapping[str, Any] | None = None,
-        started_at: datetime | None = None,
-        redo: bool = False,
-        owner: str | None = None,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
-    ) -> int:
+    def start_run(self, key: RunKey, **claim_options: Any) -> int:
         """Record a run as `running` (claimed by `owner`, default this process) and return its id.
 
-        Like `claim_run`, but a key that is done (without `redo`) or claimed by a live process is an error.
+        Takes `claim_run`'s keyword arguments (one signature, written once, there). Like `claim_run`, but a
+        key that is done (without `redo`) or claimed by a live process is an error.
         """
-        claim = self.claim_run(
-            key, spec_version=spec_version, library_versions=library_versions,
-            harness_version=harness_version, harness_git_sha=harness_git_sha, device=device,
-            selection_rule=selection_rule, details=details, started_at=started_at, redo=redo, owner=owner,
-            lease_seconds=lease_seconds,
-        )  # fmt: skip
+        claim = self.claim_run(key, **claim_options)
         if claim.state == "busy":
             raise StoreError(
                 f"run {claim.run_id} with this key is already running (claimed by {claim.owner}; "

@@ -3,7 +3,9 @@
 - `manifest`: the `Submission` model (one YAML manifest per model in `submissions/`), loading and saving
   manifests, and `Submission.model_ref()`, the `ModelRef` that fine-tuning loads the checkpoint with;
 - `weights`: a checkpoint's weight files — which they are, parameter counts from safetensors headers,
-  sha256, and `verify_weights` (no pickle unless allowed, hashes as registered; hub snapshots too);
+  sha256, hub snapshots;
+- `verify`: `verify_weights`, a submission's files checked against its manifest (no pickle unless
+  allowed, hashes as registered; hub snapshots too), above both `manifest` and `weights`;
 - `register`: the `glues-bench register` flow, which measures a checkpoint and writes its manifest.
 """
 
@@ -23,6 +25,7 @@ from glues_bench.submissions.manifest import (
     save_manifest,
 )
 from glues_bench.submissions.register import RegisterRequest, refuse_existing_manifest, register_checkpoint
+from glues_bench.submissions.verify import checkpoint_directory, verify_weights
 from glues_bench.submissions.weights import (
     WeightFacts,
     count_parameters,
@@ -32,7 +35,6 @@ from glues_bench.submissions.weights import (
     measure_weights,
     sha256_files,
     tensor_shapes,
-    verify_weights,
 )
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "check_local_files",
     "check_name",
     "check_tokenizer_files",
+    "checkpoint_directory",
     "count_parameters",
     "find_weight_files",
     "hub_snapshot",

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -123,18 +124,16 @@ def _load_config_and_tokenizer(directory: Path, trust_remote_code: bool, label: 
     expected: tuple[type[BaseException], ...] = (
         (Exception,) if trust_remote_code else (OSError, ValueError, KeyError, TypeError)
     )
-    try:
-        config = AutoConfig.from_pretrained(directory, trust_remote_code=trust_remote_code)
-    except expected as exc:
-        raise SubmissionError(
-            f"{label}: config.json does not load ({_described(exc, trust_remote_code)})"
-        ) from exc
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=trust_remote_code)
-    except expected as exc:
-        raise SubmissionError(
-            f"{label}: the tokenizer does not load ({_described(exc, trust_remote_code)})"
-        ) from exc
+
+    def load(auto_class: Any, what: str) -> Any:
+        try:
+            return auto_class.from_pretrained(directory, trust_remote_code=trust_remote_code)
+        except expected as exc:
+            reason = _described(exc, trust_remote_code)
+            raise SubmissionError(f"{label}: {what} does not load ({reason})") from exc
+
+    config = load(AutoConfig, "config.json")
+    tokenizer = load(AutoTokenizer, "the tokenizer")
     vocab_size = getattr(config, "vocab_size", None)
     if isinstance(vocab_size, int) and len(tokenizer) > vocab_size:
         raise SubmissionError(

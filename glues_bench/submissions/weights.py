@@ -14,19 +14,15 @@ Parameter counts come from the safetensors headers (shapes only; no weights are 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from glues_bench.errors import SubmissionError
-
-if TYPE_CHECKING:
-    from glues_bench.submissions.manifest import Submission
+from glues_bench.provenance import sha256_files
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +33,6 @@ PICKLE_INDEX = "pytorch_model.bin.index.json"
 
 _EMBEDDING_TABLE = re.compile(r"(^|\.)([A-Za-z0-9_]+_embeddings|embed_tokens|embed_positions)\.weight$")
 _FLOAT_DTYPES = frozenset({"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4"})
-_HASH_CHUNK = 1 << 20  # stream weights in 1 MiB chunks; never hold a file in memory
 
 
 @dataclass(frozen=True)
@@ -170,16 +165,6 @@ def count_parameters(shapes: dict[str, tuple[str, tuple[int, ...]]]) -> tuple[in
     return total, total - embedding
 
 
-def sha256_files(paths: Iterable[Path]) -> str:
-    """sha256 of the files' bytes concatenated in the given order, streamed in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
 def measure_weights(directory: Path, *, allow_pickle: bool = False) -> WeightFacts:
     weights_file, paths = find_weight_files(directory, allow_pickle=allow_pickle)
     total, non_embedding = count_parameters(tensor_shapes(paths))
@@ -206,37 +191,6 @@ def hub_snapshot(repo_id: str, revision: str, *, allow_pickle: bool) -> Path:
             f"cannot fetch {repo_id}@{revision[:12]} from the hub ({exc.__class__.__name__}: {reason}); "
             "offline? download it elsewhere and register the local directory"
         ) from exc
-
-
-def checkpoint_directory(submission: Submission) -> Path:
-    """Where the submission's weight files are on this machine (a hub id: its cached snapshot)."""
-    if submission.is_hub:
-        assert submission.revision is not None  # is_hub means a pinned revision
-        return hub_snapshot(submission.checkpoint, submission.revision, allow_pickle=submission.allow_pickle)
-    return Path(submission.resolve_checkpoint())
-
-
-def verify_weights(submission: Submission) -> None:
-    """Check a checkpoint before anything loads it: its weight files must be ones the manifest allows (no
-    pickle unless `allow_pickle`) and must hash to the registered sha256 — local folders and hub ids alike."""
-    directory = checkpoint_directory(submission)
-    _, paths = find_weight_files(
-        directory, allow_pickle=submission.allow_pickle, label=f"submission {submission.name}"
-    )
-    actual = sha256_files(paths)
-    if actual == submission.weights_sha256:
-        return
-    hashes = f"(sha256 {actual[:12]}…, manifest {submission.weights_sha256[:12]}…)"
-    if submission.is_hub:
-        raise SubmissionError(
-            f"submission {submission.name}: the weights of {submission.checkpoint}@{submission.revision} "
-            f"in the hub cache ({directory}) differ from the manifest {hashes}: "
-            "delete that cached snapshot, or register the revision again with --force"
-        )
-    raise SubmissionError(
-        f"submission {submission.name}: weights in {directory} changed since registration {hashes}: "
-        "register again with --force"
-    )
 
 
 def one_line(text: str) -> str:
