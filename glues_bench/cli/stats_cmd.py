@@ -9,10 +9,8 @@ from typing import Annotated
 import typer
 
 from glues_bench.cli.app import app
+from glues_bench.cli.options import DataDir, DbUrl
 from glues_bench.cli.run_cmd import _go_offline
-from glues_bench.cli.store_cmd import DB_HELP
-
-DATA_DIR_HELP = "Local data laid out as the original releases (see README); the hub when omitted."
 
 
 @app.command("baselines")
@@ -20,8 +18,8 @@ def baselines(
     tasks: Annotated[
         str | None, typer.Option("--tasks", help="Comma-separated task names or aliases (default: all 8).")
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help=DATA_DIR_HELP)] = None,
-    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    data_dir: DataDir = None,
+    db: DbUrl = None,
 ) -> None:
     """Compute each task's data baseline (majority class, all O, most frequent tag per word, empty answer) on
     its whole test split, score it with the task's metrics and store it with its unit statistics. `run`
@@ -43,8 +41,8 @@ def baselines(
 
 @app.command("backfill-units")
 def backfill_units(
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help=DATA_DIR_HELP)] = None,
-    db: Annotated[str | None, typer.Option("--db", help=DB_HELP)] = None,
+    data_dir: DataDir = None,
+    db: DbUrl = None,
     root: Annotated[
         Path, typer.Option("--root", help="Folder that the stored (relative) predictions paths start from.")
     ] = Path("."),
