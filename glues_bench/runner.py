@@ -321,6 +321,7 @@ def _run_task(
     used = limits_note(data, options.limit, options.train_limit)
     if used:
         echo(f"{submission.name} × {task.name}: {used}")
+    store_baseline(store, task, options.data_dir, data.test, echo)
     jobs = [
         Job(submission.name, task.name, task.variant, hp, seed) for hp in grid.configs() for seed in seeds
     ]
@@ -402,6 +403,34 @@ def _run_task(
     runs = store.runs(submission.name, task.name)
     summary.best = selected_result(runs, store.get_submission(submission.name), task)
     return summary
+
+
+def store_baseline(store, task: ResolvedTask, data_dir: Path | None, test=None, echo=print) -> bool:
+    """Compute the task's data baseline on `test` (the split the runs are scored on; default: the whole
+    test split) and store it; False when it was stored already or cannot be fitted (said, not raised: a
+    missing baseline must not stop a run)."""
+    from glues_bench.board.baselines import compute_baseline
+    from glues_bench.metrics.units import encode_units
+
+    try:
+        baseline = compute_baseline(task, data_dir, test)
+    except DataError as exc:
+        echo(f"{task.name}: no baseline stored ({exc})")
+        return False
+    return store.put_baseline(
+        task=task.name,
+        variant=task.variant,
+        spec_hash=task.spec_hash,
+        test_fingerprint=baseline.test_fingerprint,
+        kind=baseline.kind,
+        fitted_on=baseline.fitted_on,
+        note=baseline.note,
+        test_source=baseline.test_source,
+        metrics={**baseline.result.metrics, "score": baseline.result.score},
+        unit_kind=baseline.units.kind,
+        n_units=baseline.units.n_units,
+        units=encode_units(baseline.units.values),
+    )
 
 
 class Heartbeat:
@@ -494,6 +523,7 @@ class JobOutcome:
     """{split: payload} in `glues-bench score` format; the driver writes and hashes them."""
     durations: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)
+    unit_stats: dict = field(default_factory=dict)  # {split: (unit kind, n units, encoded rows)}
     error: str | None = None
 
 
@@ -543,6 +573,7 @@ def _describe_here(device: str, describe: Callable[[str], str]) -> str:
 def execute_job(work: JobInput) -> JobOutcome:
     """Train, predict dev and test, score. Any failure becomes `JobOutcome.error`; writes no file."""
     from glues_bench.metrics import score_predictions
+    from glues_bench.metrics.units import encode_units, unit_statistics
 
     submission, task, job, data = work.submission, work.task, work.job, work.data
     started = time.perf_counter()
@@ -560,7 +591,7 @@ def execute_job(work: JobInput) -> JobOutcome:
             progress=work.options.progress,
             **extra,
         )
-        metrics, payloads = {}, {}
+        metrics, payloads, units = {}, {}, {}
         for split, gold, predictions in (
             ("dev", data.dev.dataset, result.dev_predictions),
             ("test", data.test.dataset, result.test_predictions),
@@ -568,6 +599,9 @@ def execute_job(work: JobInput) -> JobOutcome:
             scored = score_predictions(task, gold, predictions)
             metrics[split] = {**scored.metrics, "score": scored.score}
             payloads[split] = predictions_payload(predictions)
+            # Kept for the board's bootstrap CIs: the site build has no gold data, the run has it here.
+            stats = unit_statistics(task, gold, predictions)
+            units[split] = (stats.kind, stats.n_units, encode_units(stats.values))
     except Exception:  # recorded on the run (status failed + full traceback); the grid goes on
         return JobOutcome(work.run_id, error=portable_traceback())
     details = {
@@ -583,6 +617,7 @@ def execute_job(work: JobInput) -> JobOutcome:
         work.run_id,
         metrics=metrics,
         predictions=payloads,
+        unit_stats=units,
         durations={
             "train_s": result.seconds,
             "predict_s": result.predict_seconds,
@@ -630,6 +665,7 @@ def _store_outcome(store, outcome: JobOutcome, run_dir: Path) -> str | None:
             durations=outcome.durations,
             details=outcome.details,
             owner=owner,
+            unit_stats=outcome.unit_stats,
         )
     except ClaimLost:
         return "lost"
@@ -640,3 +676,51 @@ def _default_finetune() -> Callable:
     from glues_bench.train import finetune
 
     return finetune
+
+
+@dataclass
+class BackfillSummary:
+    stored: int = 0
+    present: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def backfill_unit_stats(
+    store, data_dir: Path | None, root: Path | None = None, echo: Callable[[str], None] = print
+) -> BackfillSummary:
+    """Unit statistics for the finished runs stored before the runner kept them: recomputed from each
+    run's predictions file (path relative to `root`, checked against its sha256) and the gold split from
+    `data_dir` (loaded as the run loaded it, and checked against the fingerprint it recorded)."""
+    from glues_bench.board.stats import load_run_units
+    from glues_bench.data import load_split
+    from glues_bench.errors import PredictionError
+    from glues_bench.metrics.units import encode_units
+    from glues_bench.tasks import get_task
+
+    snapshot = store.snapshot()
+    have = {(u.run_id, u.split) for u in snapshot.unit_stats}
+    gold: dict[tuple, object] = {}
+    summary = BackfillSummary()
+    for run in snapshot.runs:
+        if run.status != "done":
+            continue
+        for artefact in run.predictions:
+            if (run.id, artefact.split) in have:
+                summary.present += 1
+                continue
+            try:
+                task = get_task(run.task).resolve(run.variant)
+                limit = (run.details or {}).get("limit")
+                key = (task.name, task.variant, artefact.split, limit)
+                if key not in gold:
+                    gold[key] = load_split(task, artefact.split, data_dir, limit=limit)
+                stats = load_run_units(run, data_dir, artefact.split, root, gold[key])  # type: ignore[arg-type]
+            except (DataError, PredictionError) as exc:
+                summary.skipped.append(f"run {run.id} {artefact.split}: {exc}")
+                echo(f"skipped {summary.skipped[-1]}")
+                continue
+            store.put_unit_stats(
+                run.id, artefact.split, stats.kind, stats.n_units, encode_units(stats.values)
+            )
+            summary.stored += 1
+    return summary

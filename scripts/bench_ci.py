@@ -10,7 +10,13 @@ predictions file is timed separately with `--data-dir` (real test files, one syn
 since it depends on the task and not on the statistics: once parsing and scoring the file, once reading
 the rows from `load_run_units`' cache, interleaved.
 
+With `--site`, the same board is written into a results store (every run with its stored unit statistics)
+and whole site builds are timed, interleaved: from a copy of the store without unit statistics (cells show
+no CI) and from the store with them (CIs, ties, rank ranges, "at chance"); the difference is what the
+statistics add to a site build, reading the blobs from the database included.
+
 Example: python scripts/bench_ci.py --runs 1000 --units 5000
+         python scripts/bench_ci.py --runs 1000 --units 5000 --site --repeats 3
 """
 
 from __future__ import annotations
@@ -166,6 +172,86 @@ def time_unit_extraction(data_dir: Path, repeats: int) -> None:
             )
 
 
+def write_store(board, path: Path) -> tuple[str, str]:
+    """Two SQLite stores of `board` (one run per seed, every metric from its unit rows): with the unit
+    statistics and (a copy) without them. Returns their URLs."""
+    import shutil
+    from datetime import datetime, timezone
+
+    from glues_bench.metrics.units import encode_units
+    from glues_bench.store import RunKey, open_store
+    from glues_bench.tasks import get_task
+
+    now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    with_units, without_units = path / "with_units.db", path / "without_units.db"
+    with open_store(f"sqlite:///{with_units}") as store:
+        models = sorted({model for cells in board.values() for model in cells})
+        for model in models:
+            store.upsert_submission(model, origin="external", checkpoint_sha256="a" * 64, now=now)
+        for task_name, cells in board.items():
+            task = get_task(task_name).resolve()
+            for model, seeds in cells.items():
+                for seed, stats in enumerate(seeds, start=1):
+                    key = RunKey(
+                        submission=model, checkpoint_sha256="a" * 64, task=task_name, variant=task.variant,
+                        spec_hash=task.spec_hash, data_fingerprint={"test": "f" * 64},
+                        hparams={"learning_rate": 5e-5}, seed=seed,
+                    )  # fmt: skip
+                    run_id = store.start_run(key, spec_version=task.spec.version, started_at=now)
+                    metrics = {m: v for m, v in stats.metrics().items() if m in task.spec.metrics}
+                    store.finish_run(
+                        run_id,
+                        {"dev": metrics, "test": metrics},
+                        finished_at=now,
+                        unit_stats={"test": (stats.kind, stats.n_units, encode_units(stats.values))},
+                    )
+    shutil.copyfile(with_units, without_units)
+    import sqlite3
+
+    connection = sqlite3.connect(without_units)
+    with connection:
+        connection.execute("DELETE FROM unit_stats")
+    connection.execute("VACUUM")
+    connection.close()
+    return f"sqlite:///{with_units}", f"sqlite:///{without_units}"
+
+
+def time_site_builds(board, repeats: int) -> None:
+    """Whole site builds (snapshot from the database + board + pages), without and with unit statistics,
+    interleaved; prints both medians and the difference."""
+    import tempfile
+
+    from glues_bench.site import build_site
+    from glues_bench.store import open_store
+
+    def build(url: str, out: Path) -> float:
+        start = time.perf_counter()
+        with open_store(url) as store:
+            snapshot = store.snapshot()
+        build_site(snapshot, out)
+        return time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory(prefix="bench-ci-") as scratch:
+        root = Path(scratch)
+        start = time.perf_counter()
+        with_url, without_url = write_store(board, root)
+        print(f"site builds: stores written in {time.perf_counter() - start:.1f} s")
+        plain, honest = [], []
+        for repeat in range(repeats):
+            plain.append(build(without_url, root / "plain"))
+            honest.append(build(with_url, root / "honest"))
+            print(
+                f"  repeat {repeat + 1}: without unit statistics {plain[-1]:.2f} s, with {honest[-1]:.2f} s, "
+                f"added {honest[-1] - plain[-1]:.2f} s"
+            )
+        added = [h - p for h, p in zip(honest, plain, strict=True)]
+        print(
+            f"site build: median {statistics.median(plain):.2f} s without unit statistics, "
+            f"{statistics.median(honest):.2f} s with them; CIs add {statistics.median(added):.2f} s "
+            f"(median of paired differences, min {min(added):.2f}, max {max(added):.2f})"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -182,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--data-dir", type=Path, help="Also time unit extraction on the real test files here."
+    )
+    parser.add_argument(
+        "--site",
+        action="store_true",
+        help="Also time whole site builds from a store of these runs, without and with unit statistics.",
     )
     args = parser.parse_args(argv)
     if min(args.runs, args.seeds, args.units, args.resamples, args.repeats) < 1:
@@ -216,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_dir is not None:
         print("unit rows from a predictions file (real test files):")
         time_unit_extraction(args.data_dir, args.repeats)
+    if args.site:
+        time_site_builds(board, args.repeats)
     return 0
 
 

@@ -124,7 +124,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
         populate(store, predictions)
         snapshot = store.snapshot()
     out = root / "one" / "site"
-    build_site(snapshot, out)
+    # Every measured row of the fixture rests on one seed (limited): ranked with the others, so these tests
+    # see one mixed table; the default (limited rows in their own section) is tested in test_honest.py.
+    build_site(snapshot, out, include_limited=True)
     return {"root": root, "db": db, "out": out, "snapshot": snapshot, "predictions": predictions}
 
 
@@ -134,9 +136,10 @@ def _files(directory: Path) -> dict[str, bytes]:
     }
 
 
-def _leaderboard_json(db: str, capsys: pytest.CaptureFixture[str]) -> dict:
+def _leaderboard_json(db: str, capsys: pytest.CaptureFixture[str], *options: str) -> dict:
+    """`leaderboard --json` as the fixture's site was built (`--include-limited`), unless `options`."""
     capsys.readouterr()
-    assert main(["leaderboard", "--json", "--db", db]) == 0
+    assert main(["leaderboard", "--json", "--db", db, *(options or ("--include-limited",))]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -145,14 +148,24 @@ def _leaderboard_json(db: str, capsys: pytest.CaptureFixture[str]) -> dict:
 
 def test_building_twice_gives_byte_identical_files(site: dict):
     first = _files(site["out"])
-    build_site(site["snapshot"], site["out"])
+    build_site(site["snapshot"], site["out"], include_limited=True)
     assert _files(site["out"]) == first
     # Another process with another hash seed, through the CLI, into a folder at the same depth.
     other = site["root"] / "two" / "site"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     code = "import sys; from glues_bench.cli import main; sys.exit(main(sys.argv[1:]))"
     subprocess.run(
-        [sys.executable, "-c", code, "build-site", "--db", site["db"], "--out", str(other)],
+        [
+            sys.executable,
+            "-c",
+            code,
+            "build-site",
+            "--db",
+            site["db"],
+            "--out",
+            str(other),
+            "--include-limited",
+        ],
         check=True,
         env=env,
     )
@@ -173,7 +186,7 @@ def test_index_json_is_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFix
 
 def test_measured_model_shows_the_dev_selected_test_score(site: dict):
     document = json.loads((site["out"] / "index.json").read_text(encoding="utf-8"))
-    ours = next(row for row in document["rows"] if row["name"] == OURS)
+    ours = next(row for row in document["rows"] + document["limited_rows"] if row["name"] == OURS)
     ner = ours["tasks"]["ner"]
     assert (ner["score"], ner["n_seeds"], ner["dev_score"]) == (71.0, 2, 81.0)
     assert ner["sd"] == pytest.approx(2**0.5)
@@ -297,47 +310,60 @@ def test_plot_draws_any_name_literally():
 
 
 class LeaderboardTable(HTMLParser):
-    """Rows of `table#leaderboard` as {data-col: text, "class": tr class}."""
+    """Rows of `table#leaderboard` (or another id) as {data-col: text, "class": tr class, "hidden": …};
+    the text of a cell's badges, CI and tie mark goes to `col:badge`, `col:ci`, `col:tie`."""
 
-    def __init__(self) -> None:
+    SUB_PARTS = ("badge", "ci", "tie")
+
+    def __init__(self, table_id: str = "leaderboard") -> None:
         super().__init__()
+        self.table_id = table_id
         self.rows: list[dict[str, str]] = []
         self._in_table = self._in_body = False
         self._column: str | None = None
+        self._sub: str | None = None
 
     @classmethod
-    def parse(cls, html: str) -> list[dict[str, str]]:
-        parser = cls()
+    def parse(cls, html: str, table_id: str = "leaderboard") -> list[dict[str, str]]:
+        parser = cls(table_id)
         parser.feed(html)
         return parser.rows
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if tag == "table" and attributes.get("id") == "leaderboard":
+        classes = (attributes.get("class") or "").split()
+        if self._column is not None and tag in ("span", "small"):
+            self._sub = next((c for c in self.SUB_PARTS if c in classes), None)
+            return
+        if tag == "table" and attributes.get("id") == self.table_id:
             self._in_table = True
         elif self._in_table and tag == "tbody":
             self._in_body = True
         elif self._in_body and tag == "tr":
-            self.rows.append({"class": attributes.get("class") or ""})
+            self.rows.append({"class": attributes.get("class") or "", "hidden": str("hidden" in attributes)})
         elif self._in_body and tag == "td":
-            self._column = attributes.get("data-col")
-            self.rows[-1][self._column or "?"] = ""
+            self._column = attributes.get("data-col") or "?"
+            self.rows[-1][self._column] = ""
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "td":
+        if tag in ("span", "small"):
+            self._sub = None
+        elif tag == "td" and self._column is not None:
             self._column = None
+            self.rows[-1] = {k: v.strip() for k, v in self.rows[-1].items()}
         elif tag == "table" and self._in_table:
             self._in_table = self._in_body = False
 
     def handle_data(self, data: str) -> None:
         if self._column is not None:
-            self.rows[-1][self._column] += data
+            key = self._column if self._sub is None else f"{self._column}:{self._sub}"
+            self.rows[-1][key] = self.rows[-1].get(key, "") + data
 
 
-def _dump_dom(page: Path) -> str:
+def _dump_dom(page: Path, fragment: str = "") -> str:
     if screenshot_site.find_chromium() is None:
         pytest.skip("chromium not installed (apt-get install chromium)")
-    return screenshot_site.run_chromium(page, ["--dump-dom"])
+    return screenshot_site.run_chromium(page, ["--dump-dom"], fragment=fragment)
 
 
 def _two(value: float | None) -> str:
@@ -375,7 +401,7 @@ def test_browser_shows_the_cli_leaderboard(site: dict, capsys: pytest.CaptureFix
 
 def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict):
     html = (site["out"] / "index.html").read_text(encoding="utf-8")
-    click = "<script>document.querySelectorAll('#leaderboard thead th')[8].click();</script></body>"  # NER
+    click = "<script>document.querySelectorAll('#leaderboard thead th')[9].click();</script></body>"  # NER
     page = site["out"] / "sorted_probe.html"
     page.write_text(html.replace("</body>", click), encoding="utf-8")
     try:

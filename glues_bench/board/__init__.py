@@ -1,7 +1,9 @@
 """The leaderboard logic, in one place: pure functions of a store snapshot. `selection` (one model × task),
-`board` (which runs count, the ranked table), `export` (the JSON contract), `text` (display formatting),
-`stats` and `baselines` (confidence intervals, ties, data baselines; imported as submodules, since they
-need numpy). Reads store records, never the database; the site and the CLI render from it."""
+`board` (which runs count, the ranked table), `protocol` (full / limited and why), `export` (the JSON
+contract), `text` (display formatting), `stats` and `baselines` (confidence intervals, ties, data
+baselines) and `uncertainty` (those numbers attached to a board from the stored unit statistics); the last
+three are imported as submodules, since they need numpy. Reads store records, never the database; the site
+and the CLI render from it."""
 
 from glues_bench.board.board import (
     REFERENCE_MODEL,
@@ -25,6 +27,7 @@ from glues_bench.board.export import leaderboard_json, task_result_json
 from glues_bench.board.selection import (
     SELECTION_RULE,
     ConfigResult,
+    Protocol,
     RunScores,
     Source,
     Stat,
@@ -37,7 +40,7 @@ from glues_bench.board.selection import (
     summarize,
     task_score,
 )
-from glues_bench.board.text import fmt2, format_cell, format_params, hparams_key
+from glues_bench.board.text import fmt2, format_cell, format_ci, format_params, hparams_key, tie_mark
 
 __all__ = [
     "REFERENCE_MODEL",
@@ -46,6 +49,7 @@ __all__ = [
     "Leaderboard",
     "LeaderboardRow",
     "ModelEntry",
+    "Protocol",
     "RunScores",
     "Source",
     "Stat",
@@ -57,6 +61,7 @@ __all__ = [
     "default_tasks",
     "fmt2",
     "format_cell",
+    "format_ci",
     "format_params",
     "hparams_key",
     "leaderboard_from_snapshot",
@@ -75,4 +80,5 @@ __all__ = [
     "summarize",
     "task_result_json",
     "task_score",
+    "tie_mark",
 ]

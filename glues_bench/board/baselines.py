@@ -16,12 +16,15 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from glues_bench.errors import SpecError
 from glues_bench.metrics import ScoreResult, score_predictions
 from glues_bench.metrics.units import UnitStatistics, unit_kind, unit_statistics
 from glues_bench.tasks.spec import ResolvedTask
+
+if TYPE_CHECKING:
+    from glues_bench.data import LoadedSplit
 
 BaselineKind = Literal["majority_class", "all_o", "most_frequent_tag", "empty_answer"]
 
@@ -39,6 +42,7 @@ class Baseline:
     result: ScoreResult
     units: UnitStatistics
     test_source: str
+    test_fingerprint: str = ""
 
     @property
     def score(self) -> float:
@@ -91,11 +95,12 @@ def _fit_split(task: ResolvedTask, data_dir: Path | None):
         )
 
 
-def compute_baseline(task: ResolvedTask, data_dir: Path | None) -> Baseline:
-    """The task's baseline predictions on its test split, scored with `score_predictions`."""
+def compute_baseline(task: ResolvedTask, data_dir: Path | None, test: LoadedSplit | None = None) -> Baseline:
+    """The task's baseline predictions on its test split, scored with `score_predictions`. `test`: the
+    test split as a run loaded it (e.g. cut by `--limit`), so its baseline is on the same units."""
     from glues_bench.data import load_split
 
-    test = load_split(task, "test", data_dir)
+    test = test if test is not None else load_split(task, "test", data_dir)
     gold = test.dataset
     ids = [str(i) for i in gold["id"]]
     kind = unit_kind(task)
@@ -136,4 +141,5 @@ def compute_baseline(task: ResolvedTask, data_dir: Path | None) -> Baseline:
         result=score_predictions(task, gold, predictions),
         units=unit_statistics(task, gold, predictions),
         test_source=_shown(test.source, data_dir),
+        test_fingerprint=test.fingerprint,
     )

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
 from glues_bench.board.efficiency import Efficiency, model_efficiency, reference_device
+from glues_bench.board.protocol import ONE_SEED, merge_reasons, run_limitations
 from glues_bench.board.selection import (
+    Protocol,
     TaskResult,
     reported_task_result,
     run_scores,
@@ -63,8 +65,16 @@ class ModelEntry:
     params: int | None
     params_display: str | None
     tasks: Mapping[str, TaskResult]
+    display_name: str | None = None
+    protocol: Protocol = "full"
+    limited_reasons: tuple[str, ...] = ()
     efficiency: Mapping[str, Efficiency] = field(default_factory=dict)
     """device → measured speed and memory there (`glues-bench profile`); empty when never profiled."""
+
+    @property
+    def shown_name(self) -> str:
+        """What pages show: the manifest's display name when it gives one."""
+        return self.display_name or self.name
 
 
 @dataclass(frozen=True)
@@ -77,10 +87,18 @@ class LeaderboardRow(ModelEntry):
     complete: bool = False
     size_ratio: float | None = None
     performance_ratio: float | None = None
+    # Filled by `board.uncertainty` for measured rows whose every cell has a CI.
+    average_ci95: tuple[float, float] | None = None
+    average_tied_with_best: bool | None = None
+    rank_range: tuple[int, int] | None = None  # ranks the row may hold given the ties of its average
 
 
 @dataclass(frozen=True)
 class Leaderboard:
+    """`rows`: the ranked table (full results only, unless `include_limited`); `limited`: the unranked
+    section of rows with a limited result (empty with `include_limited`); `baseline`: the data baselines
+    as one unranked row (None while none is stored)."""
+
     rows: tuple[LeaderboardRow, ...]
     task_names: tuple[str, ...]
     reference: str
@@ -88,6 +106,9 @@ class Leaderboard:
     reference_average: float | None
     efficiency_device: str | None = None
     """The device the index's efficiency columns and the throughput plot use (see `board.efficiency`)."""
+    limited: tuple[LeaderboardRow, ...] = ()
+    baseline: LeaderboardRow | None = None
+    include_limited: bool = False
 
 
 def model_average(tasks: Mapping[str, TaskResult], task_names: Sequence[str] = TASK_ORDER) -> float | None:
@@ -194,9 +215,20 @@ def counted_runs(
 def selected_result(
     runs: Iterable[RunRecord], submission: SubmissionRecord, task: ResolvedTask
 ) -> TaskResult | None:
-    """The dev-selected result of one model on one task, as the leaderboard selects it."""
+    """The dev-selected result of one model on one task, as the leaderboard selects it: among the full
+    runs when there are any (a smoke run never outranks a real one), else among the limited ones, whose
+    reasons the result carries (plus "one seed" when it rests on one)."""
     counted = counted_runs(runs, submission, task)
-    return select_task_result(task.name, task.spec.score_metrics, [run_scores(r) for r in counted])
+    full = [r for r in counted if not run_limitations(r)]
+    pool = full if full else counted
+    result = select_task_result(task.name, task.spec.score_metrics, [run_scores(r) for r in pool])
+    if result is None:
+        return None
+    by_id = {r.id: r for r in pool}
+    reasons = merge_reasons(run_limitations(by_id[i]) for i in result.run_ids if i in by_id)
+    if result.score is not None and result.n_seeds < 2:
+        reasons = (*reasons, ONE_SEED)
+    return replace(result, protocol="limited" if reasons else "full", limited_reasons=reasons)
 
 
 def default_tasks() -> dict[str, ResolvedTask]:
@@ -240,6 +272,7 @@ def model_entry(
             result = selected_result(runs, submission, task)
         if result is not None:
             results[name] = result
+    reasons = merge_reasons(results[t].limited_reasons for t in resolved if t in results)
     return ModelEntry(
         name=submission.name,
         family=submission.family,
@@ -247,15 +280,48 @@ def model_entry(
         params=submission.params_total,
         params_display=format_params(submission.params_total, submission.params_as_printed),
         tasks=results,
+        display_name=submission.display_name,
+        protocol="limited" if reasons else "full",
+        limited_reasons=reasons,
         efficiency=model_efficiency(submission, snapshot.profiles),
     )
 
 
-def leaderboard_from_snapshot(snapshot: Snapshot, reference: str = REFERENCE_MODEL) -> Leaderboard:
+def leaderboard_from_snapshot(
+    snapshot: Snapshot,
+    reference: str = REFERENCE_MODEL,
+    *,
+    include_limited: bool = False,
+    statistics: bool = True,
+) -> Leaderboard:
+    """The board of a snapshot: full rows ranked, limited rows in their own unranked section (or ranked
+    with the full ones, `include_limited`), the stored baselines as a row, and (`statistics`) CIs, tie
+    groups and "at chance" flags from the stored unit statistics."""
     tasks = default_tasks()
     cells = runs_by_cell(snapshot.runs)
     reported: dict[str, list[ReportedRecord]] = {}
     for record in snapshot.reported:
         reported.setdefault(record.submission, []).append(record)
     entries = [model_entry(snapshot, s, tasks, cells=cells, reported=reported) for s in snapshot.submissions]
-    return build_leaderboard(entries, reference)
+    ranked = [e for e in entries if include_limited or e.protocol == "full"]
+    board = build_leaderboard(ranked, reference)
+    ranked_names = {e.name for e in ranked}
+    limited = [e for e in entries if e.name not in ranked_names]
+    if limited:
+        # Ratios against the board's reference (a full row: a reported one, by default).
+        references = [e for e in ranked if e.name == reference]
+        section = build_leaderboard(limited + references, reference).rows
+        board = replace(
+            board, limited=tuple(replace(r, rank=None) for r in section if r.name not in ranked_names)
+        )
+    # The efficiency device from every row, limited ones too (as if all were in one table).
+    board = replace(
+        board,
+        include_limited=include_limited,
+        efficiency_device=reference_device(e.efficiency for e in entries),
+    )
+    if statistics:
+        from glues_bench.board.uncertainty import with_statistics
+
+        board = with_statistics(board, snapshot, tasks)
+    return board

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SELECTION_RULE",
     "ConfigResult",
+    "Protocol",
     "RunScores",
     "Source",
     "Stat",
@@ -42,7 +43,8 @@ __all__ = [
 SELECTION_RULE = (
     "best mean dev score over seeds (task score); test scored for every run, reported for the selected config"
 )
-Source = Literal["measured", "reported"]
+Source = Literal["measured", "reported", "baseline"]
+Protocol = Literal["full", "limited"]
 
 
 def task_score(score_metrics: Sequence[str], metrics: Mapping[str, float]) -> float | None:
@@ -95,6 +97,7 @@ class ConfigResult:
     test: Stat | None
     test_metrics: Mapping[str, Stat]
     run_ids: tuple[int, ...]
+    test_run_ids: tuple[int, ...] = ()  # the run per seed whose test score counts (what a CI resamples)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,15 @@ class TaskResult:
     hparams: Mapping[str, Any] | None = None
     run_ids: tuple[int, ...] = ()
     configs: tuple[ConfigResult, ...] = ()
+    test_run_ids: tuple[int, ...] = ()
+    # Issue 9: how the result was obtained and how sure it is (filled by `board.protocol`/`uncertainty`).
+    protocol: Protocol = "full"
+    limited_reasons: tuple[str, ...] = ()
+    ci95: tuple[float, float] | None = None
+    ci_note: str | None = None  # why there is no CI
+    tied_with_best: bool | None = None  # None: not in a tie test (reported, no CI, other test units)
+    at_chance: bool | None = None  # CI overlaps the task's baseline; None: no CI or no baseline
+    note: str | None = None  # baseline cells: what the baseline predicts
 
 
 def _per_seed(
@@ -149,6 +161,7 @@ def config_result(config_key: str, runs: Sequence[RunScores], score_metrics: Seq
         test=summarize([s for s in test_scores if s is not None]) if tested else None,
         test_metrics={m: summarize([r.test[m] for r in tested]) for m in metric_names},
         run_ids=tuple(sorted(r.run_id for r in runs)),
+        test_run_ids=tuple(sorted(r.run_id for r in tested)),
     )
 
 
@@ -186,6 +199,7 @@ def select_task_result(
         hparams=chosen.hparams,
         run_ids=chosen.run_ids,
         configs=configs,
+        test_run_ids=chosen.test_run_ids,
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from glues_bench.board.selection import TaskResult
 
-__all__ = ["fmt2", "format_cell", "format_params", "hparams_key"]
+__all__ = ["fmt2", "format_cell", "format_ci", "format_params", "hparams_key", "tie_mark"]
 
 
 def fmt2(value: float | None) -> str:
@@ -55,3 +55,13 @@ def hparams_key(hparams: Mapping[str, Any] | None) -> str | None:
         return HParams.model_validate(dict(hparams or {})).key()
     except ValidationError:
         return None
+
+
+def format_ci(interval: tuple[float, float] | None) -> str:
+    """`[80.12, 82.30]`, or `` without an interval."""
+    return "" if interval is None else f"[{fmt2(interval[0])}, {fmt2(interval[1])}]"
+
+
+def tie_mark(tied_with_best: bool | None, is_best: bool) -> str:
+    """`≈` for a cell not significantly worse than its column's best (the best itself needs no mark)."""
+    return "≈" if tied_with_best and not is_best else ""

@@ -15,6 +15,7 @@ from glues_bench.cli import (  # noqa: F401
     run_cmd,
     runs_cmd,
     score_cmd,
+    stats_cmd,
     store_cmd,
     tasks_cmd,
 )

@@ -267,3 +267,25 @@ def unit_statistics(task: ResolvedTask, gold: Dataset, predictions: Mapping[str,
         ]
         values = (entity_units if kind == "entities" else tag_units)(gold_tags, predicted)
     return UnitStatistics(kind=kind, values=values, score_metrics=tuple(task.spec.score_metrics))
+
+
+# --- storage: what the runner keeps so that a site build needs no gold data ----------------------------
+
+
+def encode_units(values: np.ndarray) -> bytes:
+    """Unit rows as bytes for the store: a `.npy` payload (float64, no pickle), zlib-compressed (counts of
+    0/1 compress tenfold)."""
+    import io
+    import zlib
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(values, dtype=np.float64), allow_pickle=False)
+    return zlib.compress(buffer.getvalue(), 6)
+
+
+def decode_units(payload: bytes) -> np.ndarray:
+    """The inverse of `encode_units` (never unpickles)."""
+    import io
+    import zlib
+
+    return np.load(io.BytesIO(zlib.decompress(payload)), allow_pickle=False)

@@ -29,6 +29,7 @@ from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
 from glues_bench.errors import SiteError
 from glues_bench.site import pages
 from glues_bench.site.plots import score_vs_params_svg, score_vs_throughput_svg
+from glues_bench.site.tables import table_files
 from glues_bench.store.records import Snapshot
 from glues_bench.tasks import all_tasks
 
@@ -53,6 +54,7 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["fmt2"] = fmt2
+    env.filters.update(pages.TEMPLATE_FILTERS)
     env.filters["hparams_text"] = pages.hparams_text
     env.filters["memory"] = pages.memory_text
     env.filters["sortkey"] = lambda v: "" if v is None else repr(float(v))
@@ -60,11 +62,14 @@ def environment() -> Environment:
     return env
 
 
-def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_MODEL) -> list[Path]:
-    """Write the whole site into `out_dir`; returns the written paths (sorted)."""
+def build_site(
+    snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_MODEL, include_limited: bool = False
+) -> list[Path]:
+    """Write the whole site into `out_dir`; returns the written paths (sorted). `include_limited` ranks
+    limited results with the full ones (as `leaderboard --include-limited`)."""
     out_dir = Path(out_dir)
     previous = _previous_build(out_dir)
-    board = leaderboard_from_snapshot(snapshot, reference)
+    board = leaderboard_from_snapshot(snapshot, reference, include_limited=include_limited)
     context = pages.site_context(board, snapshot)
     files: dict[str, str] = {}
     env = environment()
@@ -78,6 +83,7 @@ def build_site(snapshot: Snapshot, out_dir: Path, *, reference: str = REFERENCE_
             **pages.page_fields(content), root=root, json_twin=twin_path.rsplit("/", 1)[-1], harness=harness
         )
         files[twin_path] = pages.page_json_text(content) + "\n" if twin is None else twin
+        files.update(table_files(path, pages.page_tables(content)))  # CSV + JSON of each table
 
     index = pages.index_page(board, snapshot, PLOT_FILE, THROUGHPUT_PLOT_FILE)
     if index.plot is not None:

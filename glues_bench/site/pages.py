@@ -30,19 +30,24 @@ from glues_bench.board import (
     default_tasks,
     fmt2,
     format_cell,
+    format_ci,
     leaderboard_json,
     pareto_front,
     runs_by_cell,
     task_result_json,
     task_score,
+    tie_mark,
 )
 from glues_bench.board.efficiency import Efficiency
 from glues_bench.site.plots import PlotPoint, ThroughputPoint
+from glues_bench.site.tables import DataTable, Download, download_links, leaderboard_table
 from glues_bench.store.records import PredictionRecord, RunRecord, Snapshot, SubmissionRecord
 from glues_bench.tasks import all_tasks
 
 __all__ = [
+    "INDEX_TABLES",
     "PAGE_TYPES",
+    "TEMPLATE_FILTERS",
     "Cell",
     "ConfigRow",
     "EfficiencyCells",
@@ -64,8 +69,12 @@ __all__ = [
     "TaskColumn",
     "TaskInfo",
     "TaskPage",
+    "ValidationCurveView",
+    "ValidationPoint",
     "efficiency_cells",
     "hparams_text",
+    "human_duration",
+    "human_time",
     "index_page",
     "iso",
     "memory_text",
@@ -75,7 +84,10 @@ __all__ = [
     "page_fields",
     "page_json",
     "page_json_text",
+    "page_tables",
     "plot_points",
+    "portable",
+    "portable_value",
     "run_anchor",
     "run_group",
     "run_href",
@@ -85,6 +97,7 @@ __all__ = [
     "task_href",
     "task_page",
     "throughput_points",
+    "validation_curve",
 ]
 
 
@@ -149,6 +162,52 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def human_time(value: str | datetime | None) -> str:
+    """`2026-12-01 21:58 UTC` (from an ISO string or a datetime); `—` for none."""
+    if value is None:
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def human_duration(seconds: float | None) -> str:
+    """`42 s`, `3 min 12 s`, `2 h 05 min`; `—` for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+_DATA_FOLDERS = "conll2002|ud|pawsx|xnli|mldoc|mlqa|sqac|tar|xquad"
+_MACHINE_PATH = re.compile(rf"(?:/[^/\s\[\]\"']+)+?/(?=(?:{_DATA_FOLDERS})/)")
+
+
+def portable(text: str) -> str:
+    """A stored data source with this machine's folders cut: `/home/x/data/xnli/dev.tsv` → `<data-dir>/xnli/
+    dev.tsv` (the task folders of the GLUES data layout start where the data directory ends)."""
+    return _MACHINE_PATH.sub("<data-dir>/", text)
+
+
+def portable_value(value: Any) -> Any:
+    """`portable` applied to every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return portable(value)
+    if isinstance(value, dict):
+        return {k: portable_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(portable_value(v) for v in value)
+    return value
+
+
+TEMPLATE_FILTERS = {"when": human_time, "duration": human_duration, "portable": portable}
+"""Jinja filters the templates use for people: timestamps, durations, paths without machine folders."""
+
+
 def hparams_text(hparams: Mapping[str, Any] | None) -> str:
     if not hparams:
         return "—"
@@ -180,8 +239,12 @@ class Cell:
     task: str
     text: str
     sort: float | None
-    best: bool
+    best: bool  # bold: the column's best, or tied with it (then `mark` is "≈")
     title: str
+    ci_text: str = ""
+    mark: str = ""
+    at_chance: bool = False
+    limited: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,6 +255,13 @@ class IndexRow:
     origin: str
     measured: bool
     complete: bool
+    shown_name: str
+    family: str
+    protocol: str
+    limited_reasons: str
+    rank_text: str
+    average_ci_text: str
+    average_mark: str
     params: int | None
     params_text: str
     size_ratio_text: str
@@ -263,12 +333,15 @@ class IndexPage:
     document: dict[str, Any]
     tasks: tuple[TaskColumn, ...]
     rows: tuple[IndexRow, ...]
+    limited_rows: tuple[IndexRow, ...]
+    families: tuple[str, ...]
     in_house: tuple[InHouseNote, ...]
     plot: str | None
     plot_points: tuple[PlotPoint, ...]
     efficiency_device: str | None
     throughput_plot: str | None
     throughput_points: tuple[ThroughputPoint, ...]
+    downloads: tuple[Download, ...] = ()
 
 
 def index_page(
@@ -277,37 +350,102 @@ def index_page(
     """The index; `plot_file` names the score-vs-params plot when there are points to draw, and
     `throughput_plot_file` the score-vs-throughput one."""
     specs = all_tasks()
+    ranked = list(board.rows)
+    baseline = [board.baseline] if board.baseline is not None else []
+    points = plot_points(board)
+    fast = throughput_points(board)
+    return IndexPage(
+        title="GLUES leaderboard",
+        document=leaderboard_json(board, snapshot.last_updated),
+        tasks=tuple(
+            TaskColumn(t, specs[t].paper_column, tuple(specs[t].score_metrics), task_href(t))
+            for t in board.task_names
+        ),
+        rows=_index_rows(ranked, ranked, board) + _index_rows(baseline, baseline, board),
+        limited_rows=_index_rows(list(board.limited), list(board.limited), board),
+        families=tuple(sorted({r.family for r in (*board.rows, *board.limited) if r.family})),
+        in_house=tuple(
+            InHouseNote(sub.name, model_href(sub.name), portable(sub.notes or "no notes in the manifest"))
+            for sub in snapshot.submissions
+            if sub.origin == "in-house"
+        ),
+        plot=plot_file if points else None,
+        plot_points=points,
+        efficiency_device=board.efficiency_device,
+        throughput_plot=throughput_plot_file if fast else None,
+        throughput_points=fast,
+        downloads=download_links("index.html", INDEX_TABLES),
+    )
+
+
+INDEX_TABLES = (("leaderboard", "Leaderboard"), ("limited", "Limited results"))
+TASK_TABLES = (("selected", "Selected results"), ("runs", "Every run"))
+MODEL_TABLES = (("tasks", "Per task"), ("runs", "Runs"))
+
+
+def _all_rows(board: Leaderboard) -> tuple[LeaderboardRow, ...]:
+    """Every row of the board: ranked, limited, and the baseline."""
+    return (*board.rows, *board.limited, *((board.baseline,) if board.baseline is not None else ()))
+
+
+def _index_rows(
+    rows: Sequence[LeaderboardRow], table: Sequence[LeaderboardRow], board: Leaderboard
+) -> tuple[IndexRow, ...]:
+    """One table's rows; bold marks the best of `table` per column (and cells tied with it)."""
     best: dict[str, float | None] = {
-        "size_ratio": _best([row.size_ratio for row in board.rows]),
-        "performance_ratio": _best([row.performance_ratio for row in board.rows]),
-        "average": _best([row.average for row in board.rows]),
+        "size_ratio": _best([row.size_ratio for row in table]),
+        "performance_ratio": _best([row.performance_ratio for row in table]),
+        "average": _best([row.average for row in table]),
     }
     for task in board.task_names:
-        best[task] = _best([row.tasks[task].score if task in row.tasks else None for row in board.rows])
+        best[task] = _best([row.tasks[task].score if task in row.tasks else None for row in table])
+    # The tie test compares measured cells with the best *measured* one, which a reported row may beat.
+    measured_best = {
+        task: _best(
+            [r.tasks[task].score for r in table if task in r.tasks and r.tasks[task].source == "measured"]
+        )
+        for task in board.task_names
+    }
+    measured_best["average"] = _best([r.average for r in table if r.origin not in ("reported", "baseline")])
     total = len(board.task_names)
-    rows = []
-    for row in board.rows:
+    out = []
+    for row in rows:
         cells = []
         for task in board.task_names:
             result = row.tasks.get(task)
             score = result.score if result else None
+            is_best = score is not None and score == best[task] and row.origin != "baseline"
+            mark = tie_mark(result.tied_with_best, score == measured_best[task]) if result else ""
             cells.append(
                 Cell(
                     task=task,
                     text=format_cell(result),
                     sort=score,
-                    best=score is not None and score == best[task],
+                    best=is_best or bool(mark and measured_best[task] == best[task]),
                     title=_cell_title(result),
+                    ci_text=format_ci(result.ci95) if result else "",
+                    mark=mark,
+                    at_chance=bool(result and result.at_chance),
+                    limited=bool(result and result.protocol == "limited"),
                 )
             )
-        rows.append(
+        average_best = row.average is not None and row.average == best["average"] and row.origin != "baseline"
+        average_mark = tie_mark(row.average_tied_with_best, row.average == measured_best["average"])
+        out.append(
             IndexRow(
                 name=row.name,
                 href=model_href(row.name),
                 rank=row.rank,
                 origin=row.origin,
-                measured=row.origin != "reported",
+                measured=row.origin not in ("reported", "baseline"),
                 complete=row.complete,
+                shown_name=row.shown_name,
+                family=row.family or "",
+                protocol=row.protocol,
+                limited_reasons="; ".join(row.limited_reasons),
+                rank_text=_rank_text(row),
+                average_ci_text=format_ci(row.average_ci95),
+                average_mark=average_mark,
                 params=row.params,
                 params_text=row.params_display or "—",
                 size_ratio_text=fmt2(row.size_ratio),
@@ -319,32 +457,22 @@ def index_page(
                 and row.performance_ratio == best["performance_ratio"],
                 average_text=fmt2(row.average) if row.complete else f"{row.n_tasks}/{total}",
                 average=row.average,
-                average_best=row.average is not None and row.average == best["average"],
+                average_best=average_best
+                or bool(average_mark and measured_best["average"] == best["average"]),
                 cells=tuple(cells),
                 efficiency=efficiency_cells(row, board.efficiency_device),
             )
         )
-    points = plot_points(board)
-    fast = throughput_points(board)
-    return IndexPage(
-        title="GLUES leaderboard",
-        document=leaderboard_json(board, snapshot.last_updated),
-        tasks=tuple(
-            TaskColumn(t, specs[t].paper_column, tuple(specs[t].score_metrics), task_href(t))
-            for t in board.task_names
-        ),
-        rows=tuple(rows),
-        in_house=tuple(
-            InHouseNote(sub.name, model_href(sub.name), sub.notes or "no notes in the manifest")
-            for sub in snapshot.submissions
-            if sub.origin == "in-house"
-        ),
-        plot=plot_file if points else None,
-        plot_points=points,
-        efficiency_device=board.efficiency_device,
-        throughput_plot=throughput_plot_file if fast else None,
-        throughput_points=fast,
-    )
+    return tuple(out)
+
+
+def _rank_text(row: LeaderboardRow) -> str:
+    """`3`, or `2–5` when the average's ties allow other ranks."""
+    if row.rank is None:
+        return ""
+    if row.rank_range is not None and row.rank_range[0] != row.rank_range[1]:
+        return f"{row.rank_range[0]}–{row.rank_range[1]}"
+    return str(row.rank)
 
 
 def _best(values: Sequence[float | None]) -> float | None:
@@ -357,28 +485,54 @@ def _cell_title(result: TaskResult | None) -> str:
         return "no result"
     if result.source == "reported":
         return "reported: " + ", ".join(f"{m}={fmt2(v)}" for m, v in result.metrics.items())
+    if result.source == "baseline":
+        return f"baseline {format_ci(result.ci95)} (95% bootstrap): {result.note}"
     if result.score is None:
         return f"selected config {result.config_key} has no test score yet (dev {fmt2(result.dev_score)})"
-    return (
+    parts = [
         f"mean over {result.n_seeds} seed(s) of the config with the best dev score "
-        f"({fmt2(result.dev_score)}): {hparams_text(result.hparams)}"
-    )
+        f"({fmt2(result.dev_score)}): {hparams_text(result.hparams)}",
+        f"95% CI {format_ci(result.ci95)}" if result.ci95 is not None else (result.ci_note or "no CI"),
+    ]
+    if result.tied_with_best:
+        parts.append("not significantly worse than the column's best (paired bootstrap)")
+    if result.at_chance:
+        parts.append("at chance: the CI overlaps the task's baseline")
+    if result.limited_reasons:
+        parts.append("limited: " + "; ".join(result.limited_reasons))
+    return "; ".join(parts)
 
 
 def plot_points(board: Leaderboard) -> tuple[PlotPoint, ...]:
-    """Complete models with a parameter count, flagged when on the Pareto front (smaller and better)."""
-    rows = [r for r in board.rows if r.average is not None and r.params]
-    front = pareto_front([(float(r.params or 0), r.average or 0.0) for r in rows])
-    return tuple(
-        PlotPoint(
-            name=r.name,
-            params=r.params or 0,
-            average=r.average or 0.0,
-            reported=r.origin == "reported",
-            on_front=on_front,
+    """Models with a parameter count: complete ones at their average, flagged when on the Pareto front
+    (smaller and better); measured ones lacking tasks at the mean of the tasks they have, marked partial
+    (and never on the front: a mean over other tasks is not comparable)."""
+    rows = [r for r in (*board.rows, *board.limited) if r.params and r.origin != "baseline"]
+    complete = [r for r in rows if r.average is not None]
+    front = dict(
+        zip(
+            (r.name for r in complete),
+            pareto_front([(float(r.params or 0), r.average or 0.0) for r in complete]),
+            strict=True,
         )
-        for r, on_front in zip(rows, front, strict=True)
     )
+    points = []
+    for r in rows:
+        scores = [t.score for t in r.tasks.values() if t.score is not None]
+        if r.average is None and (r.origin == "reported" or not scores):
+            continue
+        points.append(
+            PlotPoint(
+                name=r.shown_name
+                + ("" if r.average is not None else f" ({len(scores)}/{len(board.task_names)})"),
+                params=r.params or 0,
+                average=r.average if r.average is not None else sum(scores) / len(scores),
+                reported=r.origin == "reported",
+                on_front=front.get(r.name, False),
+                partial=r.average is None,
+            )
+        )
+    return tuple(points)
 
 
 # -- what every page reads, computed once per build -----------------------------------------------
@@ -403,7 +557,7 @@ def site_context(board: Leaderboard, snapshot: Snapshot) -> SiteContext:
         for name, task in tasks.items()
         for r in counted_runs(cells.get((submission.name, name), ()), submission, task)
     }
-    selected = {i for row in board.rows for result in row.tasks.values() for i in result.run_ids}
+    selected = {i for row in _all_rows(board) for result in row.tasks.values() for i in result.run_ids}
     return SiteContext(cells=cells, counted=frozenset(counted), selected=frozenset(selected))
 
 
@@ -491,6 +645,13 @@ class SelectedResult:
     hparams_text: str
     dev_text: str
     score: float | None
+    shown_name: str = ""
+    protocol: str = "full"
+    limited_reasons: str = ""
+    ci_text: str = ""
+    mark: str = ""
+    at_chance: bool = False
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -499,6 +660,7 @@ class TaskPage:
     task: TaskInfo
     selected: tuple[SelectedResult, ...]
     run_groups: tuple[RunGroup, ...]
+    downloads: tuple[Download, ...] = ()
 
 
 # TaskInfo fields copied from the spec under the same name (the rest are derived in `task_page`).
@@ -517,6 +679,19 @@ _TASK_INFO_COPIED = (
 def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
     spec = all_tasks()[task]
     resolved = spec.resolve()
+    rows = [row for row in _all_rows(board) if task in row.tasks]
+    limited = {row.name for row in board.limited}
+
+    def section_best(row: LeaderboardRow) -> float | None:
+        """The best measured score of the row's table (ranked or limited): what its tie test compares to."""
+        return _best(
+            [
+                r.tasks[task].score
+                for r in rows
+                if r.tasks[task].source == "measured" and (r.name in limited) == (row.name in limited)
+            ]
+        )
+
     selected = [
         SelectedResult(
             name=row.name,
@@ -527,9 +702,15 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
             hparams_text=hparams_text(row.tasks[task].hparams),
             dev_text=fmt2(row.tasks[task].dev_score),
             score=row.tasks[task].score,
+            shown_name=row.shown_name,
+            protocol=row.tasks[task].protocol,
+            limited_reasons="; ".join(row.tasks[task].limited_reasons),
+            ci_text=format_ci(row.tasks[task].ci95),
+            mark=tie_mark(row.tasks[task].tied_with_best, row.tasks[task].score == section_best(row)),
+            at_chance=bool(row.tasks[task].at_chance),
+            title=_cell_title(row.tasks[task]),
         )
-        for row in board.rows
-        if task in row.tasks
+        for row in rows
     ]
     selected.sort(key=lambda s: (s.score is None, -(s.score or 0.0), s.name))
     return TaskPage(
@@ -548,6 +729,7 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
             for (model, name), runs in sorted(context.cells.items())
             if name == task
         ),
+        downloads=download_links(task_href(task), TASK_TABLES),
     )
 
 
@@ -577,6 +759,31 @@ class ModelTask:
     runs_href: str | None
     """The page of this model's runs on the task; None when it has no run there."""
     configs: tuple[ConfigRow, ...]
+    ci_text: str = ""
+    title: str = ""
+    evp: ValidationCurveView | None = None
+
+
+@dataclass(frozen=True)
+class ValidationPoint:
+    k: int
+    expected_dev: float
+    dev_std: float
+    expected_test: float | None
+    text: str
+
+
+@dataclass(frozen=True)
+class ValidationCurveView:
+    """Expected validation performance (Dodge et al. 2019) of one model × task's grid: the expected best dev
+    score over k configs drawn from those tried (and the test score of that pick), as a table and an SVG."""
+
+    points: tuple[ValidationPoint, ...]
+    n_configs: int
+    svg_dev: str  # polyline points in a 300 × 120 box
+    svg_test: str
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -605,6 +812,11 @@ class ModelSummary:
     size_ratio_text: str
     performance_ratio_text: str
     params_text: str
+    rank_text: str = ""
+    protocol: str = "full"
+    limited_reasons: str = ""
+    average_ci_text: str = ""
+    shown_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -628,12 +840,13 @@ class ModelPage:
     run_groups: tuple[RunGroup, ...]
     efficiency: tuple[Efficiency, ...]
     """Speed and memory per device (`glues-bench profile`), sorted by device."""
+    downloads: tuple[Download, ...] = ()
 
 
 def model_page(
     submission: SubmissionRecord, board: Leaderboard, snapshot: Snapshot, context: SiteContext
 ) -> ModelPage:
-    row = next(r for r in board.rows if r.name == submission.name)
+    row = next(r for r in _all_rows(board) if r.name == submission.name)
     tasks = []
     for name, spec in all_tasks().items():
         result: TaskResult | None = row.tasks.get(name)
@@ -646,6 +859,9 @@ def model_page(
                 result=task_result_json(result) if result else None,
                 hparams_text=hparams_text(result.hparams) if result else "—",
                 dev_text=fmt2(result.dev_score) if result else "—",
+                ci_text=format_ci(result.ci95) if result else "",
+                title=_cell_title(result),
+                evp=validation_curve(result),
                 runs_href=runs_href(submission.name, name)
                 if (submission.name, name) in context.cells
                 else None,
@@ -665,16 +881,27 @@ def model_page(
         )
     info = {f.name: getattr(submission, f.name) for f in dataclasses.fields(SubmissionInfo)}
     info.update(created_at=iso(submission.created_at), updated_at=iso(submission.updated_at))
+    info = portable_value(info)
+    if info["checkpoint_path"] and Path(info["checkpoint_path"]).is_absolute():
+        # A folder on the machine that registered it: its last two parts say what it is, the rest is noise.
+        info["checkpoint_path"] = "…/" + "/".join(Path(info["checkpoint_path"]).parts[-2:])
     return ModelPage(
         title=submission.name,
         submission=SubmissionInfo(**info),
-        manifest_text=_pretty_json(submission.manifest) if submission.manifest is not None else None,
+        manifest_text=portable(_pretty_json(submission.manifest) or "")
+        if submission.manifest is not None
+        else None,
         summary=ModelSummary(
             rank=row.rank,
             average_text=fmt2(row.average) if row.complete else f"{row.n_tasks}/{len(board.task_names)}",
             size_ratio_text=fmt2(row.size_ratio),
             performance_ratio_text=fmt2(row.performance_ratio),
             params_text=row.params_display or "—",
+            rank_text=_rank_text(row),
+            protocol=row.protocol,
+            limited_reasons="; ".join(row.limited_reasons),
+            average_ci_text=format_ci(row.average_ci95),
+            shown_name=row.shown_name,
         ),
         tasks=tuple(tasks),
         reported=tuple(
@@ -687,7 +914,99 @@ def model_page(
             run_group(submission.name, task, context.cells[(submission.name, task)], context)
             for task in sorted({t for (m, t) in context.cells if m == submission.name}, key=_task_position)
         ),
+        downloads=download_links(model_href(submission.name), MODEL_TABLES),
     )
+
+
+def validation_curve(result: TaskResult | None) -> ValidationCurveView | None:
+    """The EVP curve of a measured result's grid (one dev and one test score per config: its seed means);
+    None with fewer than two configs scored on both."""
+    from glues_bench.board.stats import expected_validation_performance
+
+    configs = [c for c in (result.configs if result else ()) if c.dev is not None and c.test is not None]
+    if len(configs) < 2:
+        return None
+    curve = expected_validation_performance(
+        [c.dev.mean for c in configs],  # type: ignore[union-attr]
+        [c.test.mean for c in configs],  # type: ignore[union-attr]
+    )
+    assert curve.expected_test is not None
+    values = [*curve.expected_dev, *curve.expected_test]
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    n = len(configs)
+
+    def polyline(ys) -> str:
+        return " ".join(
+            f"{300 * (k - 1) / (n - 1):.1f},{120 - 120 * (y - low) / span:.1f}"
+            for k, y in zip(curve.k, ys, strict=True)
+        )
+
+    return ValidationCurveView(
+        points=tuple(
+            ValidationPoint(
+                k=int(k),
+                expected_dev=float(d),
+                dev_std=float(sd),
+                expected_test=float(t),
+                text=f"{fmt2(float(d))} ± {fmt2(float(sd))} / {fmt2(float(t))}",
+            )
+            for k, d, sd, t in zip(
+                curve.k, curve.expected_dev, curve.dev_std, curve.expected_test, strict=True
+            )
+        ),
+        n_configs=n,
+        svg_dev=polyline(curve.expected_dev),
+        svg_test=polyline(curve.expected_test),
+        low=float(low),
+        high=float(high),
+    )
+
+
+def page_tables(page: Any) -> tuple[DataTable, ...]:
+    """The downloadable tables of a page (none for run pages), from the same page object as its HTML."""
+    if isinstance(page, IndexPage):
+        names = [t["name"] for t in page.document["tasks"]]
+        return (
+            leaderboard_table("leaderboard", "Leaderboard", page.document["rows"], names),
+            leaderboard_table("limited", "Limited results", page.document["limited_rows"], names),
+        )
+    if isinstance(page, TaskPage):
+        return (
+            DataTable(
+                "selected",
+                "Selected results",
+                ("name", "origin", "protocol", "score", "sd", "n_seeds", "ci95", "tied_with_best",
+                 "at_chance", "dev_score", "hparams"),
+                tuple(
+                    (s.name, s.origin, s.protocol, s.result["score"], s.result["sd"], s.result["n_seeds"],
+                     s.result.get("ci95"), s.result.get("tied_with_best"), s.result.get("at_chance"),
+                     s.result["dev_score"], s.hparams_text)
+                    for s in page.selected
+                ),
+            ),
+            _runs_table(page.run_groups),
+        )  # fmt: skip
+    if isinstance(page, ModelPage):
+        return (
+            DataTable(
+                "tasks",
+                "Per task",
+                ("task", "score", "sd", "n_seeds", "ci95", "protocol", "dev_score", "hparams"),
+                tuple(
+                    (t.name, *(t.result.get(k) if t.result else None for k in
+                     ("score", "sd", "n_seeds", "ci95", "protocol", "dev_score")), t.hparams_text)
+                    for t in page.tasks
+                ),
+            ),
+            _runs_table(page.run_groups),
+        )  # fmt: skip
+    return ()
+
+
+def _runs_table(groups: Sequence[RunGroup]) -> DataTable:
+    columns = ("model", "task", "n_runs", "n_done", "n_failed", "n_running", "n_counted")
+    return DataTable("runs", "Runs", columns, tuple(tuple(getattr(g, c) for c in columns) for g in groups))
 
 
 def _stat_text(stat: Stat | None) -> str:
@@ -774,7 +1093,7 @@ def runs_page(
     provenances: dict[str, Provenance] = {}
     rows = []
     for run in runs:
-        values = {name: getattr(run, name) for name in _PROVENANCE_FIELDS}
+        values = portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
         identity = json.dumps(values, sort_keys=True, default=str)
         if identity not in provenances:
             provenances[identity] = Provenance(key=f"P{len(provenances) + 1}", **values)
@@ -797,7 +1116,7 @@ def runs_page(
                 duration_s=run.duration_s,
                 durations=run.durations,
                 pid=run.pid,
-                details=run.details,
+                details=portable_value(run.details),
                 error=run.error,
                 predictions=tuple(
                     PredictionLink(

@@ -29,6 +29,7 @@ class PlotPoint:
     average: float
     reported: bool
     on_front: bool
+    partial: bool = False  # measured on some tasks only: the mean of those, not the GLUES average
 
 
 def _literal(text: str) -> str:
@@ -48,7 +49,7 @@ class ThroughputPoint:
 def score_vs_params_svg(points: Sequence[PlotPoint], reference_average: float | None = None) -> str:
     """GLUES average against parameter count (log x). Pareto-front models (smaller and better) are
     ringed and joined."""
-    items = [(p.name, float(p.params), p.average, p.reported, p.on_front) for p in points]
+    items = [(p.name, float(p.params), p.average, p.reported, p.on_front, p.partial) for p in points]
     return _score_svg(items, "parameters (log scale)", "post", reference_average)
 
 
@@ -57,18 +58,19 @@ def score_vs_throughput_svg(
 ) -> str:
     """GLUES average against eval examples/s on `device` (log x). Pareto-front models (faster and
     better) are ringed and joined."""
-    items = [(p.name, p.examples_per_s, p.average, p.reported, p.on_front) for p in points]
+    items = [(p.name, p.examples_per_s, p.average, p.reported, p.on_front, False) for p in points]
     label = f"examples/s at the eval batch size on {device} (log scale)"
     return _score_svg(items, label, "pre", reference_average)
 
 
 def _score_svg(
-    points: Sequence[tuple[str, float, float, bool, bool]],
+    points: Sequence[tuple[str, float, float, bool, bool, bool]],
     x_label: str,
     front_step: str,
     reference_average: float | None,
 ) -> str:
-    """(name, x, average, reported, on_front) points; `front_step`: "post" when smaller x is better
+    """(name, x, average, reported, on_front, partial) points (partial: measured on some tasks only);
+    `front_step`: "post" when smaller x is better
     (the front rises with x), "pre" when larger x is better (it falls)."""
     import matplotlib
 
@@ -81,15 +83,20 @@ def _score_svg(
         FigureCanvasSVG(figure)
         axes = figure.add_subplot()
         ordered = sorted(points, key=lambda p: (p[1], -p[2], p[0]))
-        for reported, marker, label in ((True, "o", "reported (paper)"), (False, "D", "measured here")):
-            group = [p for p in ordered if p[3] == reported]
+        kinds = (
+            (True, False, "o", "reported (paper)"),
+            (False, False, "D", "measured here"),
+            (False, True, "^", "measured, partial (mean of its tasks)"),
+        )
+        for reported, partial, marker, label in kinds:
+            group = [p for p in ordered if p[3] == reported and p[5] == partial]
             if group:
                 axes.scatter(
                     [p[1] for p in group],
                     [p[2] for p in group],
                     marker=marker,
                     s=36,
-                    facecolors="white" if reported else "#1f77b4",
+                    facecolors="white" if reported or partial else "#1f77b4",
                     edgecolors="#555555" if reported else "#1f77b4",
                     label=label,
                     zorder=3,
@@ -113,7 +120,7 @@ def _score_svg(
                 edgecolors="#d62728",
                 zorder=2,
             )
-        for name, x, average, _, _ in ordered:
+        for name, x, average, *_ in ordered:
             axes.annotate(_literal(name), (x, average), textcoords="offset points", xytext=(5, 4), fontsize=7)
         if reference_average is not None:
             axes.axhline(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -160,6 +161,9 @@ class Run(Base):
     predictions: Mapped[list[PredictionArtifact]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True
     )
+    unit_stats: Mapped[list[UnitStats]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class MetricValue(Base):
@@ -215,6 +219,52 @@ class ReportedResult(Base):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     submission: Mapped[Submission] = relationship(back_populates="reported")
+
+
+class UnitStats(Base):
+    """A run's per-unit statistics on one split (`metrics/units.py`): what the board bootstraps, kept at run
+    time (when gold and predictions are at hand) so that a site build needs no gold data."""
+
+    __tablename__ = "unit_stats"
+    __table_args__ = (
+        UniqueConstraint("run_id", "split", name="uq_unit_stats_run_split"),
+        CheckConstraint(_in("split", SPLITS), name="split"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    split: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))  # metrics.units.UnitKind
+    n_units: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)  # metrics.units.encode_units
+    sha256: Mapped[str] = mapped_column(String(64))  # of `data`
+
+    run: Mapped[Run] = relationship(back_populates="unit_stats")
+
+
+class BaselineResult(Base):
+    """A task's data baseline (majority class, all-O, …; `board/baselines.py`) on one test split, scored by
+    the task's metrics, with its unit statistics: computed from gold data, so stored like a run."""
+
+    __tablename__ = "baselines"
+    __table_args__ = (
+        UniqueConstraint("task", "variant", "spec_hash", "test_fingerprint", name="uq_baselines_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task: Mapped[str] = mapped_column(String(40))
+    variant: Mapped[str] = mapped_column(String(40))
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    test_fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    fitted_on: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text)
+    test_source: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[dict[str, float]] = mapped_column(JSON)
+    unit_kind: Mapped[str] = mapped_column(String(20))
+    n_units: Mapped[int] = mapped_column(Integer)
+    units: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ModelProfileRow(Base):

@@ -99,12 +99,47 @@ class ReportedRecord:
 
 
 @dataclass(frozen=True)
+class UnitStatsRecord:
+    """A run's per-unit statistics on one split: `data` is `metrics.units.encode_units` of the rows."""
+
+    run_id: int
+    split: str
+    kind: str
+    n_units: int
+    data: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class BaselineRecord:
+    """A task's data baseline on one test split (see `models.BaselineResult`)."""
+
+    id: int
+    task: str
+    variant: str
+    spec_hash: str
+    test_fingerprint: str
+    kind: str
+    fitted_on: str | None
+    note: str
+    test_source: str
+    metrics: dict[str, float]
+    unit_kind: str
+    n_units: int
+    units: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything in the store, sorted by id: the one input of the leaderboard and the site."""
 
     submissions: tuple[SubmissionRecord, ...]
     runs: tuple[RunRecord, ...]
     reported: tuple[ReportedRecord, ...]
+    unit_stats: tuple[UnitStatsRecord, ...] = ()
+    """Per-unit statistics of the runs that have them (runs stored before they existed have none)."""
+    baselines: tuple[BaselineRecord, ...] = ()
     profiles: tuple[ProfileRecord, ...] = ()
     """Stored `glues-bench profile` results (speed and memory per checkpoint and device)."""
 

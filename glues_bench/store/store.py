@@ -29,20 +29,24 @@ from glues_bench.store.models import (
     ORIGINS,
     RUN_ROLES,
     SPLITS,
+    BaselineResult,
     MetricValue,
     ModelProfileRow,
     PredictionArtifact,
     ReportedResult,
     Run,
     Submission,
+    UnitStats,
 )
 from glues_bench.store.records import (
+    BaselineRecord,
     PredictionRecord,
     ProfileRecord,
     ReportedRecord,
     RunRecord,
     Snapshot,
     SubmissionRecord,
+    UnitStatsRecord,
 )
 from glues_bench.store.reported import ReportedFile, ReportedModel, load_reported_file
 
@@ -353,6 +357,7 @@ class Store:
                     provenance["details"] = {**(provenance["details"] or {}), **previous}
                 row.metrics.clear()
                 row.predictions.clear()
+                row.unit_stats.clear()  # a redone run's statistics are its new predictions'
                 for field_name, value in provenance.items():
                     setattr(row, field_name, value)
                 row.attempt += 1
@@ -429,12 +434,14 @@ class Store:
         durations: Mapping[str, float] | None = None,
         details: Mapping[str, Any] | None = None,
         finished_at: datetime | None = None,
+        unit_stats: Mapping[str, tuple[str, int, bytes]] | None = None,
         owner: str | None = None,
     ) -> None:
         """Mark a running run `done` with its metrics ({split: {metric: percent}}) and prediction files,
         all in one transaction. A prediction file is `{split: path}` (hashed here) or `{split: (path,
         sha256)}` (checked against the file). Metric names are the task's metrics, plus an optional
-        `score` (kept for reference; the leaderboard recomputes it from the score metrics). With `owner`,
+        `score` (kept for reference; the leaderboard recomputes it from the score metrics). `unit_stats`:
+        {split: (unit kind, number of units, encoded rows)}, stored in the same transaction. With `owner`,
         refuses (`ClaimLost`) when the run is no longer that owner's claim."""
         checked = _check_metrics(run_id, metrics)
         files, hashes = _prediction_files(run_id, predictions or {})
@@ -459,6 +466,73 @@ class Store:
                         run_id=run_id, split=split, path=str(files[split]), sha256=hashes[split]
                     )
                 )
+            for split, (kind, n_units, data) in sorted((unit_stats or {}).items()):
+                session.add(_unit_stats_row(run_id, split, kind, n_units, data))
+
+    def put_unit_stats(self, run_id: int, split: str, kind: str, n_units: int, data: bytes) -> bool:
+        """Store (or replace) a finished run's unit statistics on `split`, e.g. recomputed from its stored
+        predictions for a run that predates them. Returns False when the same bytes were stored already."""
+        if split not in SPLITS:
+            raise StoreError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        with self._transaction(self._writer) as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise StoreError(f"no run with id {run_id}")
+            existing = session.scalars(
+                select(UnitStats).where(UnitStats.run_id == run_id, UnitStats.split == split)
+            ).first()
+            if existing is not None:
+                if existing.sha256 == hashlib.sha256(data).hexdigest():
+                    return False
+                session.delete(existing)
+                session.flush()
+            session.add(_unit_stats_row(run_id, split, kind, n_units, data))
+            return True
+
+    def put_baseline(
+        self,
+        *,
+        task: str,
+        variant: str,
+        spec_hash: str,
+        test_fingerprint: str,
+        kind: str,
+        fitted_on: str | None,
+        note: str,
+        test_source: str,
+        metrics: Mapping[str, float],
+        unit_kind: str,
+        n_units: int,
+        units: bytes,
+        created_at: datetime | None = None,
+    ) -> bool:
+        """Store a task's baseline on one test split; one per (task, variant, spec hash, test fingerprint).
+        Returns False (and changes nothing) when that baseline is stored with the same numbers already."""
+        checked = _check_metrics(0, {"test": metrics})["test"]
+        with self._transaction(self._writer) as session:
+            row = session.scalars(
+                select(BaselineResult).where(
+                    BaselineResult.task == task,
+                    BaselineResult.variant == variant,
+                    BaselineResult.spec_hash == spec_hash,
+                    BaselineResult.test_fingerprint == test_fingerprint,
+                )
+            ).first()
+            values = dict(
+                kind=kind, fitted_on=fitted_on, note=note, test_source=test_source, metrics=checked,
+                unit_kind=unit_kind, n_units=n_units, units=units,
+            )  # fmt: skip
+            if row is not None and all(getattr(row, k) == v for k, v in values.items()):
+                return False
+            if row is None:
+                row = BaselineResult(
+                    task=task, variant=variant, spec_hash=spec_hash, test_fingerprint=test_fingerprint
+                )
+                session.add(row)
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.created_at = created_at or _now()
+            return True
 
     def fail_run(
         self, run_id: int, error: str, *, finished_at: datetime | None = None, owner: str | None = None
@@ -630,8 +704,7 @@ class Store:
         The bulk read path: Core selects of the record's columns (no ORM objects, no relationship
         loading), metrics and predictions grouped by run in one pass each. `provenance=False` reads only
         what the leaderboard needs: the runs' free-form JSON provenance (`PROVENANCE_ONLY_COLUMNS`:
-        data fingerprints, durations, library versions, details) and error text are left None, which
-        halves the read of a large store."""
+        durations, library versions) and error text are left None."""
         run_table = Run.__table__
         skipped = set() if provenance else PROVENANCE_ONLY_COLUMNS
         run_columns = [c for c in run_table.columns if c.key in _RUN_RECORD_COLUMNS and c.key not in skipped]
@@ -681,7 +754,11 @@ class Store:
                 ).order_by(ReportedResult.id)
             ).all()  # fmt: skip
             profiles = session.scalars(select(ModelProfileRow).order_by(ModelProfileRow.id)).all()
+            unit_stats = session.scalars(select(UnitStats).order_by(UnitStats.run_id, UnitStats.split)).all()
+            baselines = session.scalars(select(BaselineResult).order_by(BaselineResult.id)).all()
             return Snapshot(
+                unit_stats=tuple(_columns(u, UnitStatsRecord) for u in unit_stats),
+                baselines=tuple(_columns(b, BaselineRecord) for b in baselines),
                 submissions=tuple(_submission_record(s) for s in submissions),
                 runs=tuple(runs),
                 reported=tuple(
@@ -835,10 +912,21 @@ def _columns(row: Any, record_type: type, **derived: Any) -> Any:
     return record_type(**copied, **derived)
 
 
-PROVENANCE_ONLY_COLUMNS = frozenset(
-    {"data_fingerprint", "durations", "library_versions", "details", "error", "selection_rule"}
-)
-"""Run columns the leaderboard never reads (`Store.snapshot(provenance=False)` skips them)."""
+def _unit_stats_row(run_id: int, split: str, kind: str, n_units: int, data: bytes) -> UnitStats:
+    return UnitStats(
+        run_id=run_id,
+        split=split,
+        kind=kind,
+        n_units=n_units,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+PROVENANCE_ONLY_COLUMNS = frozenset({"durations", "library_versions", "error", "selection_rule"})
+"""Run columns the leaderboard never reads (`Store.snapshot(provenance=False)` skips them). `details` and
+`data_fingerprint` are read: the board's protocol (limit, train cap, dev used for training) comes from the
+details, and a cell's test fingerprint picks its bootstrap resamples and its baseline."""
 _RUN_RECORD_COLUMNS = frozenset(f.name for f in fields(RunRecord)) - {"submission", "metrics", "predictions"}
 """Run table columns copied into a `RunRecord` by name (the rest are derived)."""
 
