@@ -609,3 +609,22 @@ def test_real_sigkills_during_first_builds_of_a_large_store_leave_resumable_site
             assert _complete(out) == [], delay
         build_site(snapshot, out)  # the next build accepts the folder and finishes it
         assert _files(out) == expected, delay
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("/home/ana/glues/xnli/dev.tsv", "<data-dir>/xnli/dev.tsv"),
+        (
+            "corpus conll:../shared/data/conll2002/esp.train; 400 steps",
+            "corpus conll:<data-dir>/conll2002/esp.train; 400 steps",
+        ),
+        ("/d/tar/a.json, /d/tar/b.json [first 3]", "<data-dir>/tar/a.json, <data-dir>/tar/b.json [first 3]"),
+        ("glues_bench/demo_data/ud/es-ud-dev.conllu", "glues_bench/demo_data/ud/es-ud-dev.conllu"),
+        ("conll2002/esp.testa", "conll2002/esp.testa"),
+    ],
+)
+def test_pages_show_data_paths_without_this_machines_folders(stored: str, shown: str) -> None:
+    from glues_bench.site.pages import portable
+
+    assert portable(stored) == shown

@@ -184,7 +184,9 @@ def human_duration(seconds: float | None) -> str:
 
 
 _DATA_FOLDERS = "conll2002|ud|pawsx|xnli|mldoc|mlqa|sqac|tar|xquad"
-_MACHINE_PATH = re.compile(rf"(?:/[^/\s\[\]\"']+)+?/(?=(?:{_DATA_FOLDERS})/)")
+# A leading `.`/`..` goes too (`../shared/data/xnli/dev.tsv` is a data dir relative to the repo); a path
+# that starts inside a word (`glues_bench/demo_data/ud/…`) is already relative and stays as it is.
+_MACHINE_PATH = re.compile(rf"(?<![\w.-])(?:\.{{1,2}}(?=/))?(?:/[^/\s\[\]\"']+)+?/(?=(?:{_DATA_FOLDERS})/)")
 
 
 def portable(text: str) -> str:
