@@ -7,7 +7,8 @@ in the database at that moment) and yields outcomes in completion order. Three e
 - `LocalExecutor(jobs=N)`: N worker processes on this machine (N GPUs or N core groups).
 - `RayExecutor`: one Ray task per job on a Ray cluster, with explicit CPUs/GPUs per job.
 
-Work items are the runner's `JobInput`s (picklable, no DB handle); `fn` returns a `JobOutcome`.
+Work items are the runner's `JobInput`s (picklable, no DB handle); `fn` returns a `JobOutcome` (defined here,
+so that the executor never imports the runner above it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from glues_bench.errors import GluesError
@@ -39,6 +40,20 @@ class Job:
     seed: int
 
 
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a run produced: metrics and prediction files, or the traceback of the error that stopped it."""
+
+    run_id: int
+    metrics: dict = field(default_factory=dict)
+    predictions: dict[str, bytes] = field(default_factory=dict)
+    """{split: payload} in `glues-bench score` format; the driver writes and hashes them."""
+    durations: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+    unit_stats: dict = field(default_factory=dict)  # {split: (unit kind, n units, encoded rows)}
+    error: str | None = None
+
+
 class Executor(Protocol):
     def map(self, fn: Callable[[Any], Any], works: Iterable[Any]) -> Iterator[Any]:
         """Run `fn` on every work item; yield the outcomes as they complete (any order).
@@ -49,9 +64,7 @@ class Executor(Protocol):
         ...
 
 
-def _crash_outcome(work: Any, error: str) -> Any:
-    from glues_bench.runner import JobOutcome
-
+def _crash_outcome(work: Any, error: str) -> JobOutcome:
     return JobOutcome(work.run_id, error=error)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from glues_bench.errors import DataError, GluesError
-from glues_bench.executor import Executor, Job, LocalExecutor
+from glues_bench.executor import Executor, Job, JobOutcome, LocalExecutor
 from glues_bench.tasks.spec import Grid, ResolvedTask, TaskSpec
 
 if TYPE_CHECKING:
@@ -511,20 +511,6 @@ class JobInput:
     options: RunOptions
     device: str
     finetune_fn: Callable | None = None
-
-
-@dataclass(frozen=True)
-class JobOutcome:
-    """What a run produced: metrics and prediction files, or the traceback of the error that stopped it."""
-
-    run_id: int
-    metrics: dict = field(default_factory=dict)
-    predictions: dict[str, bytes] = field(default_factory=dict)
-    """{split: payload} in `glues-bench score` format; the driver writes and hashes them."""
-    durations: dict = field(default_factory=dict)
-    details: dict = field(default_factory=dict)
-    unit_stats: dict = field(default_factory=dict)  # {split: (unit kind, n units, encoded rows)}
-    error: str | None = None
 
 
 def _claim_run(store, task, key, data, options, device, owner: str):

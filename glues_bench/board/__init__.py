@@ -14,7 +14,6 @@ from glues_bench.board.board import (
     counted_runs,
     counts,
     default_tasks,
-    leaderboard_from_snapshot,
     model_average,
     model_entry,
     pareto_front,
@@ -40,6 +39,7 @@ from glues_bench.board.selection import (
     summarize,
     task_score,
 )
+from glues_bench.board.snapshot import leaderboard_from_snapshot
 from glues_bench.board.text import fmt2, format_cell, format_ci, format_params, hparams_key, tie_mark
 
 __all__ = [

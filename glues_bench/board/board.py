@@ -42,7 +42,6 @@ __all__ = [
     "counted_runs",
     "counts",
     "default_tasks",
-    "leaderboard_from_snapshot",
     "model_average",
     "model_entry",
     "pareto_front",
@@ -285,43 +284,3 @@ def model_entry(
         limited_reasons=reasons,
         efficiency=model_efficiency(submission, snapshot.profiles),
     )
-
-
-def leaderboard_from_snapshot(
-    snapshot: Snapshot,
-    reference: str = REFERENCE_MODEL,
-    *,
-    include_limited: bool = False,
-    statistics: bool = True,
-) -> Leaderboard:
-    """The board of a snapshot: full rows ranked, limited rows in their own unranked section (or ranked
-    with the full ones, `include_limited`), the stored baselines as a row, and (`statistics`) CIs, tie
-    groups and "at chance" flags from the stored unit statistics."""
-    tasks = default_tasks()
-    cells = runs_by_cell(snapshot.runs)
-    reported: dict[str, list[ReportedRecord]] = {}
-    for record in snapshot.reported:
-        reported.setdefault(record.submission, []).append(record)
-    entries = [model_entry(snapshot, s, tasks, cells=cells, reported=reported) for s in snapshot.submissions]
-    ranked = [e for e in entries if include_limited or e.protocol == "full"]
-    board = build_leaderboard(ranked, reference)
-    ranked_names = {e.name for e in ranked}
-    limited = [e for e in entries if e.name not in ranked_names]
-    if limited:
-        # Ratios against the board's reference (a full row: a reported one, by default).
-        references = [e for e in ranked if e.name == reference]
-        section = build_leaderboard(limited + references, reference).rows
-        board = replace(
-            board, limited=tuple(replace(r, rank=None) for r in section if r.name not in ranked_names)
-        )
-    # The efficiency device from every row, limited ones too (as if all were in one table).
-    board = replace(
-        board,
-        include_limited=include_limited,
-        efficiency_device=reference_device(e.efficiency for e in entries),
-    )
-    if statistics:
-        from glues_bench.board.uncertainty import with_statistics
-
-        board = with_statistics(board, snapshot, tasks)
-    return board
