@@ -321,7 +321,7 @@ def _run_task(
     used = limits_note(data, options.limit, options.train_limit)
     if used:
         echo(f"{submission.name} × {task.name}: {used}")
-    store_baseline(store, task, options.data_dir, data.test, echo)
+    store_baseline(store, task, options.data_dir, data.test, echo, hub=options.hub)
     jobs = [
         Job(submission.name, task.name, task.variant, hp, seed) for hp in grid.configs() for seed in seeds
     ]
@@ -405,7 +405,9 @@ def _run_task(
     return summary
 
 
-def store_baseline(store, task: ResolvedTask, data_dir: Path | None, test=None, echo=print) -> bool:
+def store_baseline(
+    store, task: ResolvedTask, data_dir: Path | None, test=None, echo=print, *, hub: bool | None = None
+) -> bool:
     """Compute the task's data baseline on `test` (the split the runs are scored on; default: the whole
     test split) and store it; False when it was stored already or cannot be fitted (said, not raised: a
     missing baseline must not stop a run)."""
@@ -413,7 +415,7 @@ def store_baseline(store, task: ResolvedTask, data_dir: Path | None, test=None, 
     from glues_bench.metrics.units import encode_units
 
     try:
-        baseline = compute_baseline(task, data_dir, test)
+        baseline = compute_baseline(task, data_dir, test, hub=hub)
     except DataError as exc:
         echo(f"{task.name}: no baseline stored ({exc})")
         return False

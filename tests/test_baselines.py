@@ -80,3 +80,21 @@ def test_majority_and_tag_lexicon_break_ties_by_label_order():
     )
     assert lexicon == {"el": "DET", "gato": "NOUN", "come": "VERB"}
     assert overall == "NOUN"  # NOUN 2 = VERB 2: NOUN comes first in the label order
+
+
+def test_a_baseline_from_a_data_dir_never_tries_the_hub(shared_data, monkeypatch):
+    """`run --data-dir` (no `--hub`) stores baselines too: a split missing locally must not reach the hub,
+    not even to warn that its hub copy is unpinned."""
+    import warnings
+
+    from glues_bench.data import loader
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("the hub was tried")
+
+    monkeypatch.setattr(loader, "_read_hub", no_hub)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        baseline = compute_baseline(get_task("xnli").resolve(), shared_data)
+    assert baseline.fitted_on.startswith("dev:")  # no train file locally: fitted on dev, hub not asked
+    assert not [w for w in caught if "hub:" in str(w.message)]

@@ -79,15 +79,15 @@ def _shown(source: str, data_dir: Path | None) -> str:
     return source.replace(str(data_dir), "<data-dir>") if data_dir is not None else source
 
 
-def _fit_split(task: ResolvedTask, data_dir: Path | None):
+def _fit_split(task: ResolvedTask, data_dir: Path | None, hub: bool):
     """Train when available, else dev (never test): (loaded split, "train"/"dev", note)."""
     from glues_bench.data import DataUnavailable, load_split
 
     try:
-        train = load_split(task, "train", data_dir)
+        train = load_split(task, "train", data_dir, hub_fallback=hub)
         return train, "train", f"fitted on the train split ({_shown(train.source, data_dir)})"
     except DataUnavailable:
-        dev = load_split(task, "dev", data_dir)
+        dev = load_split(task, "dev", data_dir, hub_fallback=hub)
         return (
             dev,
             "dev",
@@ -95,19 +95,23 @@ def _fit_split(task: ResolvedTask, data_dir: Path | None):
         )
 
 
-def compute_baseline(task: ResolvedTask, data_dir: Path | None, test: LoadedSplit | None = None) -> Baseline:
+def compute_baseline(
+    task: ResolvedTask, data_dir: Path | None, test: LoadedSplit | None = None, *, hub: bool | None = None
+) -> Baseline:
     """The task's baseline predictions on its test split, scored with `score_predictions`. `test`: the
-    test split as a run loaded it (e.g. cut by `--limit`), so its baseline is on the same units."""
+    test split as a run loaded it (e.g. cut by `--limit`), so its baseline is on the same units. `hub`:
+    whether splits missing locally come from the hub; by default only without `data_dir`, as in `run`."""
     from glues_bench.data import load_split
 
-    test = test if test is not None else load_split(task, "test", data_dir)
+    hub = data_dir is None if hub is None else hub
+    test = test if test is not None else load_split(task, "test", data_dir, hub_fallback=hub)
     gold = test.dataset
     ids = [str(i) for i in gold["id"]]
     kind = unit_kind(task)
     fitted_on: str | None = None
     predictions: dict[str, object]
     if kind == "classification":
-        fit, fitted_on, note = _fit_split(task, data_dir)
+        fit, fitted_on, note = _fit_split(task, data_dir, hub)
         label = majority_label(list(fit.dataset["label"]), task.labels)
         predictions = dict.fromkeys(ids, label)
         baseline_kind: BaselineKind = "majority_class"
@@ -116,7 +120,7 @@ def compute_baseline(task: ResolvedTask, data_dir: Path | None, test: LoadedSpli
         predictions = {i: ["O"] * len(words) for i, words in zip(ids, gold["tokens"], strict=True)}
         baseline_kind, note = "all_o", "every word tagged O (no entity)"
     elif kind == "tags":
-        fit, fitted_on, note = _fit_split(task, data_dir)
+        fit, fitted_on, note = _fit_split(task, data_dir, hub)
         lexicon, overall = most_frequent_tags(fit.dataset["tokens"], fit.dataset["tags"], task.labels)
         predictions = {
             i: [lexicon.get(word, overall) for word in words]
