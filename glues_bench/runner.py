@@ -407,10 +407,10 @@ def _run_task(
 
 def store_baseline(
     store, task: ResolvedTask, data_dir: Path | None, test=None, echo=print, *, hub: bool | None = None
-) -> bool:
+) -> bool | None:
     """Compute the task's data baseline on `test` (the split the runs are scored on; default: the whole
-    test split) and store it; False when it was stored already or cannot be fitted (said, not raised: a
-    missing baseline must not stop a run)."""
+    test split) and store it: True when stored, False when it was stored already, None when it cannot be
+    fitted (said, not raised: a missing baseline must not stop a run)."""
     from glues_bench.board.baselines import compute_baseline
     from glues_bench.metrics.units import encode_units
 
@@ -418,7 +418,7 @@ def store_baseline(
         baseline = compute_baseline(task, data_dir, test, hub=hub)
     except DataError as exc:
         echo(f"{task.name}: no baseline stored ({exc})")
-        return False
+        return None
     return store.put_baseline(
         task=task.name,
         variant=task.variant,

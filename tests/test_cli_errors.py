@@ -154,6 +154,9 @@ CASES: list[tuple[str, str, str]] = [
     ("register-broken-remote-code", "register {root}/remote --name b --trust-remote-code --submissions-dir "
      "{root}/rsubs", "the checkpoint's own code raised ImportError"),
     ("register-missing-dir", "register {root}/nowhere --name b --submissions-dir {root}/rsubs", "nowhere"),
+    ("verify-missing-dir", "submissions --verify --submissions-dir {root}/s-none", "not a directory"),
+    ("baselines-missing-data-dir",
+     "baselines --tasks xnli --data-dir {root}/nowhere --db sqlite:///{db}", "not a directory"),
     ("tasks-unknown-name", "tasks nope", "unknown task 'nope'"),
 ]  # fmt: skip
 

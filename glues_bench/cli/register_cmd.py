@@ -102,9 +102,11 @@ def submissions(
     Every manifest is checked and every problem is reported, one line each on stderr, before the command exits
     with code 2 if any failed. Without --verify, a local checkpoint that is not on this machine is listed as
     missing and is not a failure."""
-    from glues_bench.errors import SubmissionError
+    from glues_bench.errors import GluesError, SubmissionError
     from glues_bench.submissions import CheckpointNotFound, load_manifest, verify_weights
 
+    if not Path(submissions_dir).is_dir():
+        raise GluesError(f"--submissions-dir {submissions_dir}: not a directory")
     paths = sorted(
         p
         for p in Path(submissions_dir).glob("*.y*ml")

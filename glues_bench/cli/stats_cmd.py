@@ -11,6 +11,7 @@ import typer
 from glues_bench.cli.app import app
 from glues_bench.cli.options import DataDir, DbUrl
 from glues_bench.cli.run_cmd import _go_offline
+from glues_bench.errors import GluesError
 
 
 @app.command("baselines")
@@ -24,7 +25,7 @@ def baselines(
     """Compute each task's data baseline (majority class, all O, most frequent tag per word, empty answer) on
     its whole test split, score it with the task's metrics and store it with its unit statistics. `run`
     does this for the tasks it runs; this command covers the tasks that were not run. Re-storing the same
-    baseline is a no-op."""
+    baseline is a no-op. Exits 1 when a task's baseline could not be computed (its data is missing)."""
     if data_dir is not None:
         _go_offline()
     from glues_bench.runner import store_baseline
@@ -32,11 +33,20 @@ def baselines(
     from glues_bench.tasks import parse_task_list
 
     specs = parse_task_list(tasks)
+    if data_dir is not None and not data_dir.is_dir():
+        raise GluesError(f"--data-dir {data_dir}: not a directory")
+    unavailable = []
     with open_store(db) as store:
         for spec in specs:
             task = spec.resolve()
-            stored = store_baseline(store, task, data_dir)
-            print(f"{task.name}: {'stored' if stored else 'unchanged or unavailable'}")
+            stored = store_baseline(store, task, data_dir, echo=lambda line: typer.echo(line, err=True))
+            if stored is None:
+                unavailable.append(task.name)
+            else:
+                typer.echo(f"{task.name}: {'stored' if stored else 'unchanged'}")
+    if unavailable:
+        typer.echo(f"error: no baseline for {', '.join(unavailable)} (data missing)", err=True)
+        raise SystemExit(1)  # not typer.Exit: click swallows its code outside standalone mode
 
 
 @app.command("backfill-units")
