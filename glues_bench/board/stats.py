@@ -93,9 +93,6 @@ class Interval:
         """`[low, high]`, the JSON contract's `ci95`."""
         return [self.low, self.high]
 
-    def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
-
 
 @dataclass(frozen=True, eq=False)
 class CellBootstrap:
@@ -176,13 +173,6 @@ def average_bootstrap(cells: Mapping[str, CellBootstrap], level: float = DEFAULT
 
 
 # --- ties and ranks ------------------------------------------------------------------------------------
-
-
-def significantly_better(a: np.ndarray, b: np.ndarray, level: float = DEFAULT_LEVEL) -> bool:
-    """Paired bootstrap: `a` beats `b` when the lower end of the two-sided `level` percentile interval of
-    the paired differences a − b (same resamples) is above 0."""
-    alpha = (1.0 - level) / 2.0
-    return bool(np.quantile(np.asarray(a) - np.asarray(b), alpha) > 0)
 
 
 @dataclass(frozen=True)

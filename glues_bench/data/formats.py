@@ -89,11 +89,6 @@ def iter_lines(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tup
         raise DataError(f"{path}: empty file")
 
 
-def read_lines(path: Path) -> list[str]:
-    """The file's lines: 1-based line n is item n-1."""
-    return [line for _, line in iter_lines(path)]
-
-
 def _check_label(label: str, labels: frozenset[str], path: Path, line: int) -> str:
     if label not in labels:
         raise DataError(f"{path}:{line}: label {label!r} is not in the task's label set {sorted(labels)}")
