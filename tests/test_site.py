@@ -247,6 +247,11 @@ def test_every_link_resolves_on_disk_without_network(site: dict):
     assert checked > 100
 
 
+def _records(table: dict) -> list[dict]:
+    """A twin's table (`{"columns", "rows"}`) as one dict per row."""
+    return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+
+
 def test_run_page_links_its_predictions(site: dict):
     (run,) = [r for r in site["snapshot"].runs if r.predictions]
     (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
@@ -254,20 +259,29 @@ def test_run_page_links_its_predictions(site: dict):
     assert 'href="../../../predictions/ner%20test.json"' in html
     assert run.predictions[0].sha256[:12] in html
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    assert [p["sha256"] for r in twin["runs"] for p in r["predictions"]] == [run.predictions[0].sha256]
+    shas = [p["sha256"] for r in _records(twin["runs"]) for p in r["predictions"]]
+    assert shas == [run.predictions[0].sha256]
+    assert str(site["root"]) not in json.dumps(twin)  # the link is relative; no folder of this machine
 
 
 def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: dict):
     """NER of our model: 2 configs × 2 seeds on one page; the dev-selected config's seeds are `selected`."""
     (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    runs = _records(twin["runs"])
     ours = [r for r in site["snapshot"].runs if r.submission == OURS and r.task == "ner"]
-    assert [r["id"] for r in twin["runs"]] == [r.id for r in ours]
+    assert [r["id"] for r in runs] == [r.id for r in ours]
     chosen = {r.id for r in ours if r.hparams["learning_rate"] == 5e-5}  # dev 80, 82 beat 79, 80
-    assert {r["id"] for r in twin["runs"] if r["selected"]} == chosen
-    assert all(r["counted"] for r in twin["runs"])
-    assert [r["test_score"] for r in twin["runs"]] == [70.0, 72.0, 90.0, 91.0]
-    assert len(twin["provenance"]) == 1 and {r["provenance"] for r in twin["runs"]} == {"P1"}
+    assert {r["id"] for r in runs if r["selected"]} == chosen
+    assert all(r["counted"] for r in runs)
+    assert [r["test_score"] for r in runs] == [70.0, 72.0, 90.0, 91.0]
+    assert len(twin["provenance"]) == 1 and {r["provenance"] for r in runs} == {"P1"}
+    # the two configs are stated once each, and every run names its own
+    configs = {c["key"]: c["hparams"] for c in twin["configs"]}
+    assert sorted(configs.values(), key=str) == sorted(
+        [{"learning_rate": 5e-5, "batch_size": 16}, {"learning_rate": 1e-5, "batch_size": 16}], key=str
+    )
+    assert [configs[r["config"]] for r in runs] == [r.hparams for r in ours]
     html = page.read_text(encoding="utf-8")
     for run in ours:  # each run has an anchor, and the model page's config table links the page
         assert f'id="run-{run.id}"' in html

@@ -13,12 +13,12 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from glues_bench.board import (
@@ -41,8 +41,10 @@ from glues_bench.board import (
 from glues_bench.board.efficiency import Efficiency
 from glues_bench.site.plots import PlotPoint, ThroughputPoint
 from glues_bench.site.tables import DataTable, Download, download_links, leaderboard_table
-from glues_bench.store.records import PredictionRecord, RunRecord, Snapshot, SubmissionRecord
+from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
 from glues_bench.tasks import all_tasks
+
+R = TypeVar("R")
 
 __all__ = [
     "INDEX_TABLES",
@@ -59,13 +61,14 @@ __all__ = [
     "ModelTask",
     "PredictionLink",
     "Provenance",
+    "Records",
     "ReportedValue",
+    "RunConfig",
     "RunGroup",
     "RunRow",
     "RunsPage",
     "SelectedResult",
     "SiteContext",
-    "SubmissionInfo",
     "TaskColumn",
     "TaskInfo",
     "TaskPage",
@@ -103,18 +106,43 @@ __all__ = [
 
 def page_json(page: Any) -> Any:
     """The JSON-able form of a page (or any part of one): dataclasses become dicts, tuples lists,
-    recursively (what `dataclasses.asdict` gives, without its deep copies)."""
+    `Records` tables, recursively (what `dataclasses.asdict` gives, without its deep copies)."""
     return json.loads(page_json_text(page))
 
 
 def page_json_text(page: Any) -> str:
     """A page's JSON twin as text (one line, sorted keys). The C encoder walks the page and calls
-    `_shallow_dict` only for dataclasses: no Python recursion over the dicts and lists of thousands
-    of runs, and no `indent` (which switches `json` to its pure-Python encoder)."""
-    return json.dumps(page, default=_shallow_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    `_json_default` only for dataclasses and datetimes: no Python recursion over the dicts and lists of
+    thousands of runs, and no `indent` (which switches `json` to its pure-Python encoder)."""
+    return json.dumps(page, default=_json_default, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _shallow_dict(value: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Records(Generic[R]):
+    """A list of records of one dataclass type that may run to thousands (the runs of a page): templates
+    iterate the records; the JSON twin writes them as one table, `{"columns": [field, …], "rows": [[value,
+    …], …]}`, each field name once rather than once per record (pandas' `DataFrame(rows, columns=columns)`
+    reads it back)."""
+
+    record_type: type[R]
+    items: tuple[R, ...]
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def table(self) -> dict[str, list[Any]]:
+        columns = _field_names(self.record_type)
+        return {"columns": list(columns), "rows": [[getattr(r, c) for c in columns] for r in self.items]}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Records):
+        return value.table()
+    if isinstance(value, datetime):
+        return value.isoformat()
     names = _field_names(type(value))  # TypeError for anything but a dataclass instance, as json expects
     return {name: getattr(value, name) for name in names}
 
@@ -789,25 +817,6 @@ class ValidationCurveView:
 
 
 @dataclass(frozen=True)
-class SubmissionInfo:
-    name: str
-    family: str | None
-    origin: str
-    checkpoint_path: str | None
-    hub_id: str | None
-    hub_revision: str | None
-    checkpoint_sha256: str | None
-    params_total: int | None
-    params_non_embedding: int | None
-    params_as_printed: str | None
-    licence: str | None
-    notes: str | None
-    manifest: dict[str, Any] | None
-    created_at: str | None
-    updated_at: str | None
-
-
-@dataclass(frozen=True)
 class ModelSummary:
     rank: int | None
     average_text: str
@@ -834,7 +843,7 @@ class ReportedValue:
 @dataclass(frozen=True)
 class ModelPage:
     title: str
-    submission: SubmissionInfo
+    submission: SubmissionRecord
     manifest_text: str | None
     summary: ModelSummary
     tasks: tuple[ModelTask, ...]
@@ -881,15 +890,9 @@ def model_page(
                 ),
             )
         )
-    info = {f.name: getattr(submission, f.name) for f in dataclasses.fields(SubmissionInfo)}
-    info.update(created_at=iso(submission.created_at), updated_at=iso(submission.updated_at))
-    info = portable_value(info)
-    if info["checkpoint_path"] and Path(info["checkpoint_path"]).is_absolute():
-        # A folder on the machine that registered it: its last two parts say what it is, the rest is noise.
-        info["checkpoint_path"] = "…/" + "/".join(Path(info["checkpoint_path"]).parts[-2:])
     return ModelPage(
         title=submission.name,
-        submission=SubmissionInfo(**info),
+        submission=_shown_submission(submission),
         manifest_text=portable(_pretty_json(submission.manifest) or "")
         if submission.manifest is not None
         else None,
@@ -918,6 +921,15 @@ def model_page(
         ),
         downloads=download_links(model_href(submission.name), MODEL_TABLES),
     )
+
+
+def _shown_submission(submission: SubmissionRecord) -> SubmissionRecord:
+    """The record as pages show it: data paths without this machine's folders, and an absolute checkpoint
+    folder cut to its last two parts (the rest names the machine that registered it, not the model)."""
+    shown = {f.name: portable_value(getattr(submission, f.name)) for f in dataclasses.fields(submission)}
+    if shown["checkpoint_path"] and Path(shown["checkpoint_path"]).is_absolute():
+        shown["checkpoint_path"] = "…/" + "/".join(Path(shown["checkpoint_path"]).parts[-2:])
+    return SubmissionRecord(**shown)
 
 
 def validation_curve(result: TaskResult | None) -> ValidationCurveView | None:
@@ -1039,16 +1051,28 @@ class Provenance:
 
 
 @dataclass(frozen=True)
-class PredictionLink(PredictionRecord):
-    """A prediction file with its link from the run's page."""
+class PredictionLink:
+    """A prediction file of a run: its link from the run's page (the stored path, relative to the page,
+    so the site works from disk and names no folder of the machine that built it) and its sha256."""
 
-    href: str = ""
+    split: str
+    href: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A config tried on the page, stated once: its runs (the seeds) name it by `key`."""
+
+    key: str
+    hparams: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class RunRow:
-    """One run: its config, scores and state; its provenance is a `Provenance.key` of the page. Only
-    values (the template formats them): a page may hold thousands of runs, and its twin stays small."""
+    """One run: its state and scores; its config and provenance are keys (`RunConfig.key`,
+    `Provenance.key`) of the page. Only values (the template formats them): a page may hold thousands of
+    runs, and its twin stays small."""
 
     id: int
     variant: str
@@ -1056,8 +1080,8 @@ class RunRow:
     status: str
     counted: bool
     selected: bool
+    config: str
     seed: int
-    hparams: dict[str, Any]
     dev_score: float | None
     test_score: float | None
     metrics: dict[str, dict[str, float]]
@@ -1074,18 +1098,32 @@ class RunRow:
 
 @dataclass(frozen=True)
 class RunsPage:
-    """Every run of one model on one task (any status, variant or spec), one row each."""
+    """Every run of one model on one task (any status, variant or spec), one row each; the configs and
+    provenances the runs share are listed once."""
 
     title: str
     model: str
     model_href: str
     task: str
     task_href: str
+    configs: tuple[RunConfig, ...]
     provenance: tuple[Provenance, ...]
-    runs: tuple[RunRow, ...]
+    runs: Records[RunRow]
 
 
 _PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance) if f.name != "key")
+# RunRow fields copied from the run record under the same name (the rest are derived in `runs_page`).
+_RUN_COPIED = ("id", "variant", "role", "status", "seed", "metrics", "attempt", "duration_s", "durations")
+_RUN_COPIED += ("pid", "error")
+
+
+def _key_in(table: dict[str, Any], prefix: str, make: Any, **values: Any) -> str:
+    """The key (`P1`, `C2`, …) of `values` in `table` (distinct values in order of first use), adding
+    `make(key=…, **values)` when new."""
+    identity = json.dumps(values, sort_keys=True, default=str)
+    if identity not in table:
+        table[identity] = make(key=f"{prefix}{len(table) + 1}", **values)
+    return table[identity].key
 
 
 def runs_page(
@@ -1093,43 +1131,29 @@ def runs_page(
 ) -> RunsPage:
     """Prediction links are relative to the page, so the site works from disk."""
     provenances: dict[str, Provenance] = {}
+    configs: dict[str, RunConfig] = {}
     rows = []
     for run in runs:
-        values = portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
-        identity = json.dumps(values, sort_keys=True, default=str)
-        if identity not in provenances:
-            provenances[identity] = Provenance(key=f"P{len(provenances) + 1}", **values)
-        dev, test = _split_score(run, "dev"), _split_score(run, "test")
+        provenance = portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
         rows.append(
             RunRow(
-                id=run.id,
-                variant=run.variant,
-                role=run.role,
-                status=run.status,
+                **{name: getattr(run, name) for name in _RUN_COPIED},
                 counted=run.id in context.counted,
                 selected=run.id in context.selected,
-                seed=run.seed,
-                hparams=run.hparams,
-                dev_score=dev,
-                test_score=test,
-                metrics=run.metrics,
-                attempt=run.attempt,
+                config=_key_in(configs, "C", RunConfig, hparams=run.hparams),
+                dev_score=_split_score(run, "dev"),
+                test_score=_split_score(run, "test"),
                 finished_at=iso(run.finished_at),
-                duration_s=run.duration_s,
-                durations=run.durations,
-                pid=run.pid,
                 details=portable_value(run.details),
-                error=run.error,
                 predictions=tuple(
                     PredictionLink(
-                        split=p.split,
-                        path=p.path,
-                        sha256=p.sha256,
+                        p.split,
                         href=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()),
+                        sha256=p.sha256,
                     )
                     for p in run.predictions
                 ),
-                provenance=provenances[identity].key,
+                provenance=_key_in(provenances, "P", Provenance, **provenance),
             )
         )
     return RunsPage(
@@ -1138,8 +1162,9 @@ def runs_page(
         model_href=model_href(model),
         task=task,
         task_href=task_href(task),
+        configs=tuple(configs.values()),
         provenance=tuple(provenances.values()),
-        runs=tuple(rows),
+        runs=Records(RunRow, tuple(rows)),
     )
 
 
