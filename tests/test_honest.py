@@ -400,11 +400,11 @@ def test_no_machine_paths_and_human_times(tmp_path: Path):
     assert "2025-01-02 03:06 UTC" in index  # the newest finished run, for people
     for page in [*(tmp_path / "site").rglob("*.html"), *(tmp_path / "site").rglob("*.json")]:
         assert str(data_dir) not in page.read_text(encoding="utf-8"), page
-    from glues_bench.site.pages import runs_href
+    from glues_bench.site.pages import runs_page_path
 
-    runs_page = (tmp_path / "site" / runs_href(FULL, "xnli")).read_text(encoding="utf-8")
+    runs_page = (tmp_path / "site" / runs_page_path(FULL)).read_text(encoding="utf-8")
     assert f'id="run-{run_id}"' in runs_page and '<td data-sort="90.0">1 min 30 s</td>' in runs_page
-    twin = (tmp_path / "site" / runs_href(FULL, "xnli")).with_suffix(".json").read_text(encoding="utf-8")
+    twin = (tmp_path / "site" / runs_page_path(FULL)).with_suffix(".json").read_text(encoding="utf-8")
     assert "<data-dir>/xnli/dev.tsv [:1992]" in twin
 
 

@@ -202,9 +202,10 @@ def test_measured_model_shows_the_dev_selected_test_score(site: dict):
 
 def test_untrusted_names_render_as_text_on_every_page(site: dict):
     pages = sorted(site["out"].rglob("*.html"))
-    cells = {(r.submission, r.task) for r in site["snapshot"].runs}  # one page per model × task with runs
+    cells = {(r.submission, r.task) for r in site["snapshot"].runs}
     assert len(cells) == 11 and len(site["snapshot"].runs) == 14
-    assert len(pages) == 1 + 8 + 10 + len(cells)
+    run_models = {model for model, _ in cells}  # one runs page per model with runs, a section per task
+    assert len(pages) == 1 + 8 + 10 + len(run_models)
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for page in pages:
         html = page.read_text(encoding="utf-8")
@@ -213,12 +214,16 @@ def test_untrusted_names_render_as_text_on_every_page(site: dict):
     evil_model = next(site["out"].glob("models/script-alert-1-script-*.html"))
     for page in [site["out"] / "index.html", site["out"] / "tasks" / "pos.html", evil_model]:
         assert escaped in page.read_text(encoding="utf-8"), page
-    evil_pages = sorted(site["out"].glob("runs/script-alert-1-script-*--*.html"))
-    assert [p.name.rsplit("--", 1)[1] for p in evil_pages] == ["mldoc.html", "pos.html", "xnli.html"]
-    for page in evil_pages:
-        assert escaped in page.read_text(encoding="utf-8"), page
+    (evil_runs,) = site["out"].glob("runs/script-alert-1-script-*.html")
+    html = evil_runs.read_text(encoding="utf-8")
+    assert escaped in html
+    assert [t for t in TASK_ORDER if f'id="runs-{t}"' in html] == [
+        "pos",
+        "mldoc",
+        "xnli",
+    ]  # its tasks, in order
     # the failed run's traceback (which holds the markup) is on its page, escaped
-    assert "Traceback: " + escaped in evil_pages[0].read_text(encoding="utf-8")
+    assert "Traceback: " + escaped in html
     assert b"<script>alert" not in (site["out"] / "score_vs_params.svg").read_bytes()
 
 
@@ -226,25 +231,36 @@ class LinkCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.links: list[str] = []
+        self.ids: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
             if name in ("href", "src") and value is not None:
                 self.links.append(value)
+            if name == "id" and value is not None:
+                self.ids.add(value)
+
+
+def _collect(page: Path) -> LinkCollector:
+    collector = LinkCollector()
+    collector.feed(page.read_text(encoding="utf-8"))
+    return collector
 
 
 def test_every_link_resolves_on_disk_without_network(site: dict):
-    checked = 0
+    """Every link names a file of the site, and a fragment (`runs/x.html#runs-ner`) an id on its page."""
+    checked = anchors = 0
     for page in sorted(site["out"].rglob("*.html")):
-        collector = LinkCollector()
-        collector.feed(page.read_text(encoding="utf-8"))
-        for link in collector.links:
+        for link in _collect(page).links:
             parsed = urlparse(link)
             assert not parsed.scheme and not parsed.netloc, f"{page}: external link {link}"
-            target = (page.parent / unquote(parsed.path)).resolve()
+            target = (page.parent / unquote(parsed.path)).resolve() if parsed.path else page
             assert target.is_file(), f"{page}: broken link {link}"
             checked += 1
-    assert checked > 100
+            if parsed.fragment and target.suffix == ".html":
+                assert parsed.fragment in _collect(target).ids, f"{page}: no #{parsed.fragment} in {target}"
+                anchors += 1
+    assert checked > 100 and anchors > 10
 
 
 def _records(table: dict) -> list[dict]:
@@ -254,28 +270,31 @@ def _records(table: dict) -> list[dict]:
 
 def test_run_page_links_its_predictions(site: dict):
     (run,) = [r for r in site["snapshot"].runs if r.predictions]
-    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
     html = page.read_text(encoding="utf-8")
     assert 'href="../../../predictions/ner%20test.json"' in html
     assert run.predictions[0].sha256[:12] in html
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    shas = [p["sha256"] for r in _records(twin["runs"]) for p in r["predictions"]]
+    shas = [p["sha256"] for t in twin["tasks"] for r in _records(t["runs"]) for p in r["predictions"]]
     assert shas == [run.predictions[0].sha256]
     assert str(site["root"]) not in json.dumps(twin)  # the link is relative; no folder of this machine
 
 
 def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: dict):
-    """NER of our model: 2 configs × 2 seeds on one page; the dev-selected config's seeds are `selected`."""
-    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    """NER of our model: 2 configs × 2 seeds in its section; the dev-selected config's seeds are `selected`."""
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    runs = _records(twin["runs"])
+    assert [t["task"] for t in twin["tasks"]] == list(TASK_ORDER)  # every task of ours, in the board's order
+    (section,) = [t for t in twin["tasks"] if t["task"] == "ner"]
+    runs = _records(section["runs"])
     ours = [r for r in site["snapshot"].runs if r.submission == OURS and r.task == "ner"]
     assert [r["id"] for r in runs] == [r.id for r in ours]
     chosen = {r.id for r in ours if r.hparams["learning_rate"] == 5e-5}  # dev 80, 82 beat 79, 80
     assert {r["id"] for r in runs if r["selected"]} == chosen
     assert all(r["counted"] for r in runs)
     assert [r["test_score"] for r in runs] == [70.0, 72.0, 90.0, 91.0]
-    assert len(twin["provenance"]) == 1 and {r["provenance"] for r in runs} == {"P1"}
+    assert len({r["provenance"] for r in runs}) == 1  # NER's spec and data: one provenance for its runs
+    assert len(twin["provenance"]) == len(TASK_ORDER)  # each task's spec hash makes its own
     # the two configs are stated once each, and every run names its own
     configs = {c["key"]: c["hparams"] for c in twin["configs"]}
     assert sorted(configs.values(), key=str) == sorted(
@@ -286,7 +305,7 @@ def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: d
     for run in ours:  # each run has an anchor, and the model page's config table links the page
         assert f'id="run-{run.id}"' in html
     model_html = next(site["out"].glob("models/albeto-tiny-ours-*.html")).read_text(encoding="utf-8")
-    assert f'href="../runs/{page.name}"' in model_html
+    assert f'href="../runs/{page.name}#runs-ner"' in model_html
 
 
 def test_rebuild_removes_stale_files_and_refuses_foreign_folders(site: dict, tmp_path: Path):

@@ -67,6 +67,7 @@ __all__ = [
     "RunGroup",
     "RunRow",
     "RunsPage",
+    "TaskRuns",
     "SelectedResult",
     "SiteContext",
     "TaskColumn",
@@ -94,7 +95,9 @@ __all__ = [
     "run_anchor",
     "run_group",
     "run_href",
+    "runs_anchor",
     "runs_href",
+    "runs_page_path",
     "runs_page",
     "site_context",
     "task_href",
@@ -169,17 +172,27 @@ def model_href(name: str) -> str:
     return f"models/{model_slug(name)}.html"
 
 
+def runs_page_path(model: str) -> str:
+    """The page of every run of `model` (one page per model, a section per task: not one per run, and not
+    one per model × task, whose fixed part would grow the site with models × tasks)."""
+    return f"runs/{model_slug(model)}.html"
+
+
+def runs_anchor(task: str) -> str:
+    return f"runs-{task}"
+
+
 def runs_href(model: str, task: str) -> str:
-    """The page of every run of `model` on `task` (one page per model × task, not one per run)."""
-    return f"runs/{model_slug(model)}--{task}.html"
+    """The section of `model`'s runs page holding its runs on `task`."""
+    return f"{runs_page_path(model)}#{runs_anchor(task)}"
 
 
 def run_anchor(run_id: int) -> str:
     return f"run-{run_id}"
 
 
-def run_href(model: str, task: str, run_id: int) -> str:
-    return f"{runs_href(model, task)}#{run_anchor(run_id)}"
+def run_href(model: str, run_id: int) -> str:
+    return f"{runs_page_path(model)}#{run_anchor(run_id)}"
 
 
 def task_href(task: str) -> str:
@@ -1097,18 +1110,27 @@ class RunRow:
 
 
 @dataclass(frozen=True)
+class TaskRuns:
+    """The runs of the page's model on one task: a section of its runs page, one row per run."""
+
+    task: str
+    column: str
+    task_href: str
+    anchor: str
+    runs: Records[RunRow]
+
+
+@dataclass(frozen=True)
 class RunsPage:
-    """Every run of one model on one task (any status, variant or spec), one row each; the configs and
-    provenances the runs share are listed once."""
+    """Every run of one model (any task, status, variant or spec), a section per task; the configs and
+    provenances the runs share are listed once for the page."""
 
     title: str
     model: str
     model_href: str
-    task: str
-    task_href: str
     configs: tuple[RunConfig, ...]
     provenance: tuple[Provenance, ...]
-    runs: Records[RunRow]
+    tasks: tuple[TaskRuns, ...]
 
 
 _PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance) if f.name != "key")
@@ -1127,44 +1149,51 @@ def _key_in(table: dict[str, Any], prefix: str, make: Any, **values: Any) -> str
 
 
 def runs_page(
-    model: str, task: str, runs: Sequence[RunRecord], context: SiteContext, page_dir: Path
+    model: str, cells: Mapping[str, Sequence[RunRecord]], context: SiteContext, page_dir: Path
 ) -> RunsPage:
-    """Prediction links are relative to the page, so the site works from disk."""
+    """The runs page of `model` from its runs per task (`cells`); prediction links are relative to the page,
+    so the site works from disk."""
     provenances: dict[str, Provenance] = {}
     configs: dict[str, RunConfig] = {}
-    rows = []
-    for run in runs:
+
+    def row(run: RunRecord) -> RunRow:
         provenance = portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
-        rows.append(
-            RunRow(
-                **{name: getattr(run, name) for name in _RUN_COPIED},
-                counted=run.id in context.counted,
-                selected=run.id in context.selected,
-                config=_key_in(configs, "C", RunConfig, hparams=run.hparams),
-                dev_score=_split_score(run, "dev"),
-                test_score=_split_score(run, "test"),
-                finished_at=iso(run.finished_at),
-                details=portable_value(run.details),
-                predictions=tuple(
-                    PredictionLink(
-                        p.split,
-                        href=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()),
-                        sha256=p.sha256,
-                    )
-                    for p in run.predictions
-                ),
-                provenance=_key_in(provenances, "P", Provenance, **provenance),
-            )
+        return RunRow(
+            **{name: getattr(run, name) for name in _RUN_COPIED},
+            counted=run.id in context.counted,
+            selected=run.id in context.selected,
+            config=_key_in(configs, "C", RunConfig, hparams=run.hparams),
+            dev_score=_split_score(run, "dev"),
+            test_score=_split_score(run, "test"),
+            finished_at=iso(run.finished_at),
+            details=portable_value(run.details),
+            predictions=tuple(
+                PredictionLink(
+                    p.split, href=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()), sha256=p.sha256
+                )
+                for p in run.predictions
+            ),
+            provenance=_key_in(provenances, "P", Provenance, **provenance),
         )
+
+    specs = all_tasks()
+    sections = tuple(
+        TaskRuns(
+            task=task,
+            column=specs[task].paper_column if task in specs else task,
+            task_href=task_href(task),
+            anchor=runs_anchor(task),
+            runs=Records(RunRow, tuple(row(run) for run in cells[task])),
+        )
+        for task in sorted(cells, key=_task_position)
+    )
     return RunsPage(
-        title=f"Runs of {model} on {task}",
+        title=f"Runs of {model}",
         model=model,
         model_href=model_href(model),
-        task=task,
-        task_href=task_href(task),
         configs=tuple(configs.values()),
         provenance=tuple(provenances.values()),
-        runs=Records(RunRow, tuple(rows)),
+        tasks=sections,
     )
 
 
