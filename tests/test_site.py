@@ -281,7 +281,7 @@ def test_run_page_links_its_predictions(site: dict):
 
 
 def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: dict):
-    """NER of our model: 2 configs × 2 seeds in its section; the dev-selected config's seeds are `selected`."""
+    """NER of ours: 2 configs × 2 seeds in its section; the dev-selected config's seeds are `selected`."""
     (page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
     assert [t["task"] for t in twin["tasks"]] == list(TASK_ORDER)  # every task of ours, in the board's order
