@@ -701,8 +701,8 @@ class SelectedResult:
 class TaskPage:
     title: str
     task: TaskInfo
-    selected: tuple[SelectedResult, ...]
-    run_groups: tuple[RunGroup, ...]
+    selected: Records[SelectedResult]
+    run_groups: Records[RunGroup]
     downloads: tuple[Download, ...] = ()
 
 
@@ -766,11 +766,14 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
             variants=tuple(v.name for v in spec.variants),
             spec_hash=resolved.spec_hash,
         ),
-        selected=tuple(selected),
-        run_groups=tuple(
-            run_group(model, task, runs, context)
-            for (model, name), runs in sorted(context.cells.items())
-            if name == task
+        selected=Records(SelectedResult, tuple(selected)),
+        run_groups=Records(
+            RunGroup,
+            tuple(
+                run_group(model, task, runs, context)
+                for (model, name), runs in sorted(context.cells.items())
+                if name == task
+            ),
         ),
         downloads=download_links(task_href(task), TASK_TABLES),
     )
@@ -801,7 +804,7 @@ class ModelTask:
     dev_text: str
     runs_href: str | None
     """The page of this model's runs on the task; None when it has no run there."""
-    configs: tuple[ConfigRow, ...]
+    configs: Records[ConfigRow]
     ci_text: str = ""
     title: str = ""
     evp: ValidationCurveView | None = None
@@ -821,7 +824,7 @@ class ValidationCurveView:
     """Expected validation performance (Dodge et al. 2019) of one model × task's grid: the expected best dev
     score over k configs drawn from those tried (and the test score of that pick), as a table and an SVG."""
 
-    points: tuple[ValidationPoint, ...]
+    points: Records[ValidationPoint]
     n_configs: int
     svg_dev: str  # polyline points in a 300 × 120 box
     svg_test: str
@@ -861,7 +864,7 @@ class ModelPage:
     summary: ModelSummary
     tasks: tuple[ModelTask, ...]
     reported: tuple[ReportedValue, ...]
-    run_groups: tuple[RunGroup, ...]
+    run_groups: Records[RunGroup]
     efficiency: tuple[Efficiency, ...]
     """Speed and memory per device (`glues-bench profile`), sorted by device."""
     downloads: tuple[Download, ...] = ()
@@ -889,17 +892,20 @@ def model_page(
                 runs_href=runs_href(submission.name, name)
                 if (submission.name, name) in context.cells
                 else None,
-                configs=tuple(
-                    ConfigRow(
-                        config_key=c.config_key,
-                        hparams_text=hparams_text(c.hparams),
-                        seeds=tuple(c.seeds),
-                        dev_text=_stat_text(c.dev),
-                        test_text=_stat_text(c.test),
-                        chosen=c.config_key == result.config_key,
-                        run_ids=tuple(c.run_ids),
-                    )
-                    for c in (result.configs if result else ())
+                configs=Records(
+                    ConfigRow,
+                    tuple(
+                        ConfigRow(
+                            config_key=c.config_key,
+                            hparams_text=hparams_text(c.hparams),
+                            seeds=tuple(c.seeds),
+                            dev_text=_stat_text(c.dev),
+                            test_text=_stat_text(c.test),
+                            chosen=c.config_key == result.config_key,
+                            run_ids=tuple(c.run_ids),
+                        )
+                        for c in (result.configs if result else ())
+                    ),
                 ),
             )
         )
@@ -928,9 +934,14 @@ def model_page(
             if r.submission == submission.name
         ),
         efficiency=tuple(row.efficiency.values()),
-        run_groups=tuple(
-            run_group(submission.name, task, context.cells[(submission.name, task)], context)
-            for task in sorted({t for (m, t) in context.cells if m == submission.name}, key=_task_position)
+        run_groups=Records(
+            RunGroup,
+            tuple(
+                run_group(submission.name, task, context.cells[(submission.name, task)], context)
+                for task in sorted(
+                    {t for (m, t) in context.cells if m == submission.name}, key=_task_position
+                )
+            ),
         ),
         downloads=download_links(model_href(submission.name), MODEL_TABLES),
     )
@@ -970,17 +981,20 @@ def validation_curve(result: TaskResult | None) -> ValidationCurveView | None:
         )
 
     return ValidationCurveView(
-        points=tuple(
-            ValidationPoint(
-                k=int(k),
-                expected_dev=float(d),
-                dev_std=float(sd),
-                expected_test=float(t),
-                text=f"{fmt2(float(d))} ± {fmt2(float(sd))} / {fmt2(float(t))}",
-            )
-            for k, d, sd, t in zip(
-                curve.k, curve.expected_dev, curve.dev_std, curve.expected_test, strict=True
-            )
+        points=Records(
+            ValidationPoint,
+            tuple(
+                ValidationPoint(
+                    k=int(k),
+                    expected_dev=float(d),
+                    dev_std=float(sd),
+                    expected_test=float(t),
+                    text=f"{fmt2(float(d))} ± {fmt2(float(sd))} / {fmt2(float(t))}",
+                )
+                for k, d, sd, t in zip(
+                    curve.k, curve.expected_dev, curve.dev_std, curve.expected_test, strict=True
+                )
+            ),
         ),
         n_configs=n,
         svg_dev=polyline(curve.expected_dev),
