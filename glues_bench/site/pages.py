@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -1153,13 +1153,21 @@ _RUN_COPIED = ("id", "variant", "role", "status", "seed", "metrics", "attempt", 
 _RUN_COPIED += ("pid", "error")
 
 
-def _key_in(table: dict[str, Any], prefix: str, make: Any, **values: Any) -> str:
-    """The key (`P1`, `C2`, …) of `values` in `table` (distinct values in order of first use), adding
-    `make(key=…, **values)` when new."""
-    identity = json.dumps(values, sort_keys=True, default=str)
+def _key_in(table: dict[Any, Any], prefix: str, identity: Any, make: Callable[[str], Any]) -> str:
+    """The key (`P1`, `C2`, …) of the value `identity` stands for in `table` (distinct values in order of
+    first use), adding `make(key)` when new."""
     if identity not in table:
-        table[identity] = make(key=f"{prefix}{len(table) + 1}", **values)
+        table[identity] = make(f"{prefix}{len(table) + 1}")
     return table[identity].key
+
+
+def _hashable(value: Any) -> Any:
+    """A JSON-like value as something a dict can key on (dicts and lists as sorted tuples)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
 
 
 def runs_page(
@@ -1167,16 +1175,16 @@ def runs_page(
 ) -> RunsPage:
     """The runs page of `model` from its runs per task (`cells`); prediction links are relative to the page,
     so the site works from disk."""
-    provenances: dict[str, Provenance] = {}
-    configs: dict[str, RunConfig] = {}
+    provenances: dict[Any, Provenance] = {}
+    configs: dict[Any, RunConfig] = {}
 
     def row(run: RunRecord) -> RunRow:
-        provenance = portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
+        provenance = tuple(_hashable(getattr(run, name)) for name in _PROVENANCE_FIELDS)
         return RunRow(
             **{name: getattr(run, name) for name in _RUN_COPIED},
             counted=run.id in context.counted,
             selected=run.id in context.selected,
-            config=_key_in(configs, "C", RunConfig, hparams=run.hparams),
+            config=_key_in(configs, "C", _hashable(run.hparams), lambda key: RunConfig(key, run.hparams)),
             dev_score=_split_score(run, "dev"),
             test_score=_split_score(run, "test"),
             finished_at=iso(run.finished_at),
@@ -1187,7 +1195,14 @@ def runs_page(
                 )
                 for p in run.predictions
             ),
-            provenance=_key_in(provenances, "P", Provenance, **provenance),
+            provenance=_key_in(
+                provenances,
+                "P",
+                provenance,
+                lambda key: Provenance(
+                    key, **portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
+                ),
+            ),
         )
 
     specs = all_tasks()
