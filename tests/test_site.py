@@ -284,8 +284,8 @@ def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: d
     """NER of ours: 2 configs × 2 seeds in its section; the dev-selected config's seeds are `selected`."""
     (page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    assert [t["task"] for t in twin["tasks"]] == list(TASK_ORDER)  # every task of ours, in the board's order
-    (section,) = [t for t in twin["tasks"] if t["task"] == "ner"]
+    assert [t["task"]["name"] for t in twin["tasks"]] == list(TASK_ORDER)  # all of ours, in the board's order
+    (section,) = [t for t in twin["tasks"] if t["task"]["name"] == "ner"]
     runs = _records(section["runs"])
     ours = [r for r in site["snapshot"].runs if r.submission == OURS and r.task == "ner"]
     assert [r["id"] for r in runs] == [r.id for r in ours]

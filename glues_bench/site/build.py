@@ -57,6 +57,7 @@ def environment() -> Environment:
     env.filters.update(pages.TEMPLATE_FILTERS)
     env.filters["hparams_text"] = pages.hparams_text
     env.filters["memory"] = pages.memory_text
+    env.filters["model_href"] = pages.model_href
     env.filters["sortkey"] = lambda v: "" if v is None else repr(float(v))
     env.globals["nav_tasks"] = [{"name": n, "column": s.paper_column} for n, s in all_tasks().items()]
     return env

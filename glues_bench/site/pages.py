@@ -41,7 +41,7 @@ from glues_bench.board import (
 from glues_bench.board.efficiency import Efficiency
 from glues_bench.site.plots import PlotPoint, ThroughputPoint
 from glues_bench.site.tables import DataTable, Download, download_links, leaderboard_table
-from glues_bench.store.records import RunRecord, Snapshot, SubmissionRecord
+from glues_bench.store.records import PredictionRecord, RunRecord, Snapshot, SubmissionRecord
 from glues_bench.tasks import all_tasks
 
 R = TypeVar("R")
@@ -53,13 +53,11 @@ __all__ = [
     "Cell",
     "ConfigRow",
     "EfficiencyCells",
-    "InHouseNote",
     "IndexPage",
     "IndexRow",
     "ModelPage",
     "ModelSummary",
     "ModelTask",
-    "PredictionLink",
     "Provenance",
     "Records",
     "ReportedValue",
@@ -100,6 +98,7 @@ __all__ = [
     "runs_page",
     "runs_page_path",
     "site_context",
+    "task_column",
     "task_href",
     "task_page",
     "throughput_points",
@@ -271,10 +270,17 @@ def _pretty_json(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class TaskColumn:
+    """A task as a table column and a link: its name, paper column, the metrics its score averages, page."""
+
     name: str
     column: str
     score_metrics: tuple[str, ...]
     href: str
+
+
+def task_column(task: str) -> TaskColumn:
+    spec = all_tasks()[task]
+    return TaskColumn(task, spec.paper_column, tuple(spec.score_metrics), task_href(task))
 
 
 @dataclass(frozen=True)
@@ -360,15 +366,6 @@ def efficiency_cells(row: LeaderboardRow, device: str | None) -> EfficiencyCells
 
 
 @dataclass(frozen=True)
-class InHouseNote:
-    """A model trained by us: its manifest notes carry the training budget, shown under the table."""
-
-    name: str
-    href: str
-    notes: str
-
-
-@dataclass(frozen=True)
 class IndexPage:
     """The main table. `document` is exactly `glues-bench leaderboard --json` (and the page's twin)."""
 
@@ -378,7 +375,8 @@ class IndexPage:
     rows: tuple[IndexRow, ...]
     limited_rows: tuple[IndexRow, ...]
     families: tuple[str, ...]
-    in_house: tuple[InHouseNote, ...]
+    in_house: tuple[SubmissionRecord, ...]
+    """Models trained by us: their manifest notes carry the training budget, shown under the table."""
     plot: str | None
     plot_points: tuple[PlotPoint, ...]
     efficiency_device: str | None
@@ -392,7 +390,6 @@ def index_page(
 ) -> IndexPage:
     """The index; `plot_file` names the score-vs-params plot when there are points to draw, and
     `throughput_plot_file` the score-vs-throughput one."""
-    specs = all_tasks()
     ranked = list(board.rows)
     baseline = [board.baseline] if board.baseline is not None else []
     points = plot_points(board)
@@ -400,18 +397,11 @@ def index_page(
     return IndexPage(
         title="GLUES leaderboard",
         document=leaderboard_json(board, snapshot.last_updated),
-        tasks=tuple(
-            TaskColumn(t, specs[t].paper_column, tuple(specs[t].score_metrics), task_href(t))
-            for t in board.task_names
-        ),
+        tasks=tuple(task_column(t) for t in board.task_names),
         rows=_index_rows(ranked, ranked, board) + _index_rows(baseline, baseline, board),
         limited_rows=_index_rows(list(board.limited), list(board.limited), board),
         families=tuple(sorted({r.family for r in (*board.rows, *board.limited) if r.family})),
-        in_house=tuple(
-            InHouseNote(sub.name, model_href(sub.name), portable(sub.notes or "no notes in the manifest"))
-            for sub in snapshot.submissions
-            if sub.origin == "in-house"
-        ),
+        in_house=tuple(_shown_submission(s) for s in snapshot.submissions if s.origin == "in-house"),
         plot=plot_file if points else None,
         plot_points=points,
         efficiency_device=board.efficiency_device,
@@ -784,34 +774,21 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
 
 @dataclass(frozen=True)
 class ConfigRow:
+    """One config of a model × task's grid: its seeds' dev and test means (± sd), and their runs."""
+
     config_key: str
+    chosen: bool  # the config dev selected
     hparams_text: str
     seeds: tuple[int, ...]
     dev_text: str
     test_text: str
-    chosen: bool
     run_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class ModelTask:
-    name: str
-    column: str
-    href: str
-    text: str
-    result: dict[str, Any] | None
-    hparams_text: str
-    dev_text: str
-    runs_href: str | None
-    """The page of this model's runs on the task; None when it has no run there."""
-    configs: Records[ConfigRow]
-    ci_text: str = ""
-    title: str = ""
-    evp: ValidationCurveView | None = None
-
-
-@dataclass(frozen=True)
 class ValidationPoint:
+    """The curve at k configs drawn: the expected best dev score, its sd, and the expected test score."""
+
     k: int
     expected_dev: float
     dev_std: float
@@ -830,6 +807,23 @@ class ValidationCurveView:
     svg_test: str
     low: float
     high: float
+
+
+@dataclass(frozen=True)
+class ModelTask:
+    """One task on a model's page: the selected result, and the configs of the grid behind it."""
+
+    task: TaskColumn
+    text: str
+    result: dict[str, Any] | None
+    hparams_text: str
+    dev_text: str
+    runs_href: str | None
+    """The page of this model's runs on the task; None when it has no run there."""
+    configs: Records[ConfigRow]
+    ci_text: str = ""
+    title: str = ""
+    evp: ValidationCurveView | None = None
 
 
 @dataclass(frozen=True)
@@ -875,13 +869,11 @@ def model_page(
 ) -> ModelPage:
     row = next(r for r in _all_rows(board) if r.name == submission.name)
     tasks = []
-    for name, spec in all_tasks().items():
+    for name in all_tasks():
         result: TaskResult | None = row.tasks.get(name)
         tasks.append(
             ModelTask(
-                name=name,
-                column=spec.paper_column,
-                href=task_href(name),
+                task=task_column(name),
                 text=format_cell(result),
                 result=task_result_json(result) if result else None,
                 hparams_text=hparams_text(result.hparams) if result else "—",
@@ -1035,7 +1027,7 @@ def page_tables(page: Any) -> tuple[DataTable, ...]:
                 "Per task",
                 ("task", "score", "sd", "n_seeds", "ci95", "protocol", "dev_score", "hparams"),
                 tuple(
-                    (t.name, *(t.result.get(k) if t.result else None for k in
+                    (t.task.name, *(t.result.get(k) if t.result else None for k in
                      ("score", "sd", "n_seeds", "ci95", "protocol", "dev_score")), t.hparams_text)
                     for t in page.tasks
                 ),
@@ -1078,16 +1070,6 @@ class Provenance:
 
 
 @dataclass(frozen=True)
-class PredictionLink:
-    """A prediction file of a run: its link from the run's page (the stored path, relative to the page,
-    so the site works from disk and names no folder of the machine that built it) and its sha256."""
-
-    split: str
-    href: str
-    sha256: str
-
-
-@dataclass(frozen=True)
 class RunConfig:
     """A config tried on the page, stated once: its runs (the seeds) name it by `key`."""
 
@@ -1119,17 +1101,16 @@ class RunRow:
     pid: int | None
     details: dict[str, Any] | None
     error: str | None
-    predictions: tuple[PredictionLink, ...]
+    predictions: tuple[PredictionRecord, ...]
+    """Each file's `path` relative to the page (its link)."""
     provenance: str
 
 
 @dataclass(frozen=True)
 class TaskRuns:
-    """The runs of the page's model on one task: a section of its runs page, one row per run."""
+    """The runs of the page's model on one task: a section of its runs page (`anchor`), one row per run."""
 
-    task: str
-    column: str
-    task_href: str
+    task: TaskColumn
     anchor: str
     runs: Records[RunRow]
 
@@ -1189,10 +1170,10 @@ def runs_page(
             test_score=_split_score(run, "test"),
             finished_at=iso(run.finished_at),
             details=portable_value(run.details),
+            # The stored path made relative to the page (a link: the site works from disk, and names no folder
+            # of the machine that built it).
             predictions=tuple(
-                PredictionLink(
-                    p.split, href=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()), sha256=p.sha256
-                )
+                dataclasses.replace(p, path=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()))
                 for p in run.predictions
             ),
             provenance=_key_in(
@@ -1205,12 +1186,9 @@ def runs_page(
             ),
         )
 
-    specs = all_tasks()
     sections = tuple(
         TaskRuns(
-            task=task,
-            column=specs[task].paper_column if task in specs else task,
-            task_href=task_href(task),
+            task=task_column(task),
             anchor=runs_anchor(task),
             runs=Records(RunRow, tuple(row(run) for run in cells[task])),
         )
