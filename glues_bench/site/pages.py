@@ -684,7 +684,6 @@ class SelectedResult:
     ci_text: str = ""
     mark: str = ""
     at_chance: bool = False
-    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -741,7 +740,6 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
             ci_text=format_ci(row.tasks[task].ci95),
             mark=tie_mark(row.tasks[task].tied_with_best, row.tasks[task].score == section_best(row)),
             at_chance=bool(row.tasks[task].at_chance),
-            title=_cell_title(row.tasks[task]),
         )
         for row in rows
     ]
