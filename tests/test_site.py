@@ -448,6 +448,33 @@ def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict)
     assert rows[0]["name"] == OURS  # 71.00, the lowest NER score
 
 
+def test_a_numeric_column_without_sort_keys_sorts_by_its_numbers_with_dashes_last(site: dict):
+    """Runs pages' Dev and Test cells carry no data-sort: sort.js sorts them by the number their text starts
+    with (10 after 9.5, not before it as text would), and "—" (no score) last in either direction."""
+    (runs_page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
+    header = '<th data-type="number" scope="col">Test</th>'
+    html = runs_page.read_text(encoding="utf-8")
+    assert header in html and "<td>70.00</td>" in html and 'data-sort="70' not in html
+    texts = ("9.50", "—", "10.00", "72.00 ± 1.41", "—", "0.25")
+    cells = "".join(f"<tr><td>{text}</td></tr>" for text in texts)
+    click = "var th = document.querySelector('th'); th.click();"
+    orders = {}
+    for clicks in (1, 2):
+        probe = site["out"] / "runs" / f"sort_probe_{clicks}.html"
+        probe.write_text(
+            f'<!doctype html><table class="sortable"><thead><tr>{header}</tr></thead><tbody>{cells}</tbody>'
+            f'</table><script src="../static/sort.js"></script><script>{click * clicks}</script>',
+            encoding="utf-8",
+        )
+        try:
+            dom = _dump_dom(probe)
+        finally:
+            probe.unlink()
+        orders[clicks] = [c.split("</td>")[0] for c in dom.split("<tbody>", 1)[1].split("<td>")[1:]]
+    assert orders[1] == ["0.25", "9.50", "10.00", "72.00 ± 1.41", "—", "—"]
+    assert orders[2] == ["72.00 ± 1.41", "10.00", "9.50", "0.25", "—", "—"]
+
+
 def test_index_cells_show_the_documents_numbers(site: dict, capsys: pytest.CaptureFixture[str]):
     """The server-rendered table (no browser needed) against the test's own formatting of the JSON."""
     rows = LeaderboardTable.parse((site["out"] / "index.html").read_text(encoding="utf-8"))
