@@ -1052,7 +1052,6 @@ class RunRow:
 
     id: int
     variant: str
-    role: str
     status: str
     counted: bool
     selected: bool
@@ -1104,7 +1103,6 @@ def runs_page(
             RunRow(
                 id=run.id,
                 variant=run.variant,
-                role=run.role,
                 status=run.status,
                 counted=run.id in context.counted,
                 selected=run.id in context.selected,

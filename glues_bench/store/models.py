@@ -30,8 +30,6 @@ ORIGINS = ("in-house", "external", "reported")
 """`in-house`: pretrained here; `external`: a registered checkpoint; `reported`: numbers from a paper."""
 
 RUN_STATUSES = ("running", "done", "failed")
-RUN_ROLES = ("search", "selected")
-"""`search`: a grid run scored on dev only; `selected`: a run whose test score may be reported."""
 
 SPLITS = ("dev", "test")
 
@@ -113,11 +111,9 @@ class Run(Base):
             "data_fingerprint_hash",
             "hparams_hash",
             "seed",
-            "role",
             name="uq_runs_key",
         ),
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
-        CheckConstraint(_in("role", RUN_ROLES), name="role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -132,7 +128,6 @@ class Run(Base):
     hparams: Mapped[dict[str, Any]] = mapped_column(JSON)
     hparams_hash: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(Integer)

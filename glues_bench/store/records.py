@@ -60,7 +60,6 @@ class RunRecord:
     hparams: dict[str, Any]
     hparams_hash: str
     seed: int
-    role: str
     status: str
     error: str | None
     attempt: int
