@@ -70,7 +70,7 @@ def make_store(db_path: Path, n_runs: int, n_models: int, predictions_dir: Path)
             "spec_hash": spec.spec_hash, "data_fingerprint": {"dev": "d" * 64, "test": "e" * 64},
             "data_fingerprint_hash": "f" * 64, "hparams": hparams,
             "hparams_hash": hashlib.sha256(repr(sorted(hparams.items())).encode()).hexdigest()[:16],
-            "seed": seed + 1, "role": "selected", "status": "failed" if failed else "done",
+            "seed": seed + 1, "status": "failed" if failed else "done",
             "error": "Traceback: synthetic failure" if failed else None, "attempt": 1, "started_at": start,
             "finished_at": start + timedelta(seconds=30), "duration_s": 30.0,
             "durations": {"train": 25.0, "eval": 5.0}, "library_versions": {"torch": "2.x"},

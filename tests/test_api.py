@@ -18,6 +18,7 @@ PUBLIC_MODULES = [
     "glues_bench.board.export",
     "glues_bench.board.text",
     "glues_bench.store",
+    "glues_bench.store.records",
     "glues_bench.site",
     "glues_bench.site.pages",
 ]

@@ -226,7 +226,7 @@ def _record(run_id: int, **overrides) -> RunRecord:
         "id": run_id, "submission": "m", "checkpoint_sha256": "c" * 64, "task": "ner",
         "variant": resolved.variant, "spec_version": 1, "spec_hash": resolved.spec_hash,
         "data_fingerprint": {"dev": "d"}, "data_fingerprint_hash": "e" * 64, "hparams": {"lr": 1},
-        "hparams_hash": "h1", "seed": run_id, "role": "selected", "status": "done", "error": None,
+        "hparams_hash": "h1", "seed": run_id, "status": "done", "error": None,
         "attempt": 1, "started_at": T0, "finished_at": T0, "duration_s": 1.0, "durations": None,
         "library_versions": None, "harness_version": None, "harness_git_sha": None, "device": None,
         "host": None, "pid": None, "selection_rule": None, "details": None,

@@ -139,3 +139,58 @@ def test_runs_from_before_leases_count_as_expired_after_the_migration(tmp_path):
         assert not lease_is_live(migrated.get_run(run_id))
         assert migrated.claim_run(key(), spec_version=1).state == "claimed"
         assert migrated.get_run(run_id).owner == process_owner()
+
+
+def test_dropping_the_run_role_keeps_runs_and_their_children(db_url: str):
+    """Migration 0006 through `open_store`, on each backend: a run stored at 0005 (with its `role`) keeps
+    its metrics, predictions and unit statistics (SQLite's batch mode copies and drops `runs`, which with
+    foreign keys on would cascade-delete them), a second row with the same key is still refused, and the
+    downgrade puts `role` back."""
+    from alembic import command
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import IntegrityError
+
+    engine = create_engine(db_url)
+    config = alembic_config()
+    insert_run = (
+        "INSERT INTO runs (id, submission_id, checkpoint_sha256, task, variant, spec_version, spec_hash, "
+        "data_fingerprint, data_fingerprint_hash, hparams, hparams_hash, seed, {role}status, attempt, "
+        "started_at) VALUES (:id, 1, :sha, 'ner', 'default', 1, 's', '{{}}', 'd', '{{}}', 'h', 1, {value}"
+        "'done', 1, '2024-05-01 12:00:00')"
+    )
+    children = {"metrics": 1, "predictions": 1, "unit_stats": 1}
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005_unit_stats_and_baselines")
+        connection.execute(text(
+            "INSERT INTO submissions (id, name, origin, checkpoint_sha256, created_at, updated_at) "
+            "VALUES (1, 'tiny', 'in-house', :sha, '2024-05-01 12:00:00', '2024-05-01 12:00:00')"
+        ), {"sha": "a" * 64})  # fmt: skip
+        old_run = text(insert_run.format(role="role, ", value="'selected', "))
+        connection.execute(old_run, {"id": 7, "sha": "a" * 64})
+        metric = "INSERT INTO metrics (run_id, split, name, value) VALUES (7, 'test', 'f1', 81.5)"
+        connection.execute(text(metric))
+        connection.execute(text(
+            "INSERT INTO predictions (run_id, split, path, sha256) VALUES (7, 'test', 'p.json', :sha)"
+        ), {"sha": "b" * 64})  # fmt: skip
+        connection.execute(text(
+            "INSERT INTO unit_stats (run_id, split, kind, n_units, data, sha256) "
+            "VALUES (7, 'test', 'accuracy', 1, :data, :sha)"
+        ), {"data": b"\x00" * 8, "sha": "c" * 64})  # fmt: skip
+    engine.dispose()
+    with open_store(db_url):  # migrates to head the way every command does
+        pass
+    assert "role" not in {column["name"] for column in inspect(engine).get_columns("runs")}
+    with engine.connect() as connection:
+        counts = {t: connection.execute(text(f"SELECT count(*) FROM {t} WHERE run_id = 7")).scalar_one()
+                  for t in children}  # fmt: skip
+        assert counts == children
+        assert connection.execute(text("SELECT value FROM metrics WHERE run_id = 7")).scalar_one() == 81.5
+    with pytest.raises(IntegrityError), engine.begin() as connection:  # the same key, less the role
+        connection.execute(text(insert_run.format(role="", value="")), {"id": 8, "sha": "a" * 64})
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005_unit_stats_and_baselines")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT role FROM runs WHERE id = 7")).scalar_one() == "selected"
+    engine.dispose()

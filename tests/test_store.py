@@ -376,8 +376,6 @@ def test_start_run_checks_its_key(store: Store):
         store.start_run(key(variant="nope"), spec_version=1)
     with pytest.raises(StoreError, match="canonical"):
         store.start_run(key(task="conll2002"), spec_version=1)
-    with pytest.raises(StoreError, match="role"):
-        store.start_run(key(role="final"), spec_version=1)
     with pytest.raises(StoreError, match="sha256"):
         store.start_run(key(checkpoint_sha256=""), spec_version=1)
 

@@ -55,6 +55,18 @@ def task_score(score_metrics: Sequence[str], metrics: Mapping[str, float]) -> fl
 
 
 @dataclass(frozen=True)
+class RunScores:
+    """What selection needs from one finished run. `config_key` groups the seeds of one config."""
+
+    run_id: int
+    config_key: str
+    hparams: Mapping[str, Any]
+    seed: int
+    dev: Mapping[str, float] = field(default_factory=dict)
+    test: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Stat:
     """Mean and sample sd (ddof=1; None for a single value) over seeds."""
 
@@ -72,18 +84,6 @@ def summarize(values: Sequence[float]) -> Stat:
     mean = math.fsum(values) / n
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n >= 2 else None
     return Stat(mean=mean, sd=sd, n=n)  # mean: what statistics.fmean computes (fsum / n)
-
-
-@dataclass(frozen=True)
-class RunScores:
-    """What selection needs from one finished run. `config_key` groups the seeds of one config."""
-
-    run_id: int
-    config_key: str
-    hparams: Mapping[str, Any]
-    seed: int
-    dev: Mapping[str, float] = field(default_factory=dict)
-    test: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ DEFAULT_NGRAM = 13
 DEFAULT_MIN_WORDS = 8
 DEFAULT_DOC_THRESHOLD = 0.5
 EVAL_SPLITS = ("dev", "test")
+"""The splits a benchmark is scored on: what a pretraining corpus must not contain."""
 
 
 @dataclass(frozen=True)

@@ -37,25 +37,28 @@ from glues_bench.train.finetune import parameter_groups
 log = logging.getLogger(__name__)
 
 
+# DistilBERT's name for each BERT config field the student copies from its teacher.
+STUDENT_FROM_TEACHER = {
+    "vocab_size": "vocab_size",
+    "max_position_embeddings": "max_position_embeddings",
+    "n_heads": "num_attention_heads",
+    "dim": "hidden_size",
+    "hidden_dim": "intermediate_size",
+    "dropout": "hidden_dropout_prob",
+    "attention_dropout": "attention_probs_dropout_prob",
+    "activation": "hidden_act",
+    "initializer_range": "initializer_range",
+    "pad_token_id": "pad_token_id",
+}
+
+
 def student_config(teacher_config, n_layers: int | None = None):
     """A `DistilBertConfig` of the teacher's width and vocabulary with `n_layers` (default: half) layers."""
     from transformers import DistilBertConfig
 
+    copied = {ours: getattr(teacher_config, theirs) for ours, theirs in STUDENT_FROM_TEACHER.items()}
     layers = n_layers or max(1, teacher_config.num_hidden_layers // 2)
-    return DistilBertConfig(
-        vocab_size=teacher_config.vocab_size,
-        max_position_embeddings=teacher_config.max_position_embeddings,
-        sinusoidal_pos_embds=False,
-        n_layers=layers,
-        n_heads=teacher_config.num_attention_heads,
-        dim=teacher_config.hidden_size,
-        hidden_dim=teacher_config.intermediate_size,
-        dropout=teacher_config.hidden_dropout_prob,
-        attention_dropout=teacher_config.attention_probs_dropout_prob,
-        activation=teacher_config.hidden_act,
-        initializer_range=teacher_config.initializer_range,
-        pad_token_id=teacher_config.pad_token_id,
-    )
+    return DistilBertConfig(sinusoidal_pos_embds=False, n_layers=layers, **copied)
 
 
 def teacher_layers_for(n_teacher: int, n_student: int) -> list[int]:

@@ -1083,7 +1083,6 @@ class RunRow:
 
     id: int
     variant: str
-    role: str
     status: str
     counted: bool
     selected: bool
@@ -1128,7 +1127,7 @@ class RunsPage:
 
 _PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance) if f.name != "key")
 # RunRow fields copied from the run record under the same name (the rest are derived in `runs_page`).
-_RUN_COPIED = ("id", "variant", "role", "status", "seed", "metrics", "attempt", "duration_s", "durations")
+_RUN_COPIED = ("id", "variant", "status", "seed", "metrics", "attempt", "duration_s", "durations")
 _RUN_COPIED += ("pid", "error")
 
 

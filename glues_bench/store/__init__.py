@@ -20,31 +20,20 @@ Any SQLAlchemy URL works (`sqlite:///file.db`, `postgresql://user@host/db`); the
 Alembic on open. SQLite files use WAL and enforce foreign keys.
 """
 
+from glues_bench.store import records
 from glues_bench.store.engine import DB_ENV_VAR, DEFAULT_DB_URL, resolve_url
-from glues_bench.store.records import (
-    PredictionRecord,
-    ProfileRecord,
-    ReportedRecord,
-    RunRecord,
-    Snapshot,
-    SubmissionRecord,
-)
+from glues_bench.store.records import *  # noqa: F403  (the row types, listed once in records.__all__)
 from glues_bench.store.store import ImportSummary, RunKey, Store, canonical_hash, hparams_hash, open_store
 
 __all__ = [
     "DB_ENV_VAR",
     "DEFAULT_DB_URL",
     "ImportSummary",
-    "PredictionRecord",
-    "ProfileRecord",
-    "ReportedRecord",
     "RunKey",
-    "RunRecord",
-    "Snapshot",
     "Store",
-    "SubmissionRecord",
     "canonical_hash",
     "hparams_hash",
     "open_store",
     "resolve_url",
+    *records.__all__,
 ]

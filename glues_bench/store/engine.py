@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -173,14 +173,29 @@ def upgrade(engine: Engine) -> None:
 
     config = alembic_config()
     try:
-        with writer(engine).begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-            revision = MigrationContext.configure(connection).get_current_revision()
-            if revision is not None and not _known_revision(config, revision):
-                raise StoreError(_newer_schema(engine, revision))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with writer(engine).connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            # A batch migration copies a table and drops the original; with foreign keys on, that DROP
+            # would cascade-delete every child row. SQLite's documented ALTER TABLE procedure turns them
+            # off (only possible outside a transaction) and checks them before committing.
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=False)
+            try:
+                with connection.begin():
+                    if not sqlite:
+                        connection.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                        )
+                    revision = MigrationContext.configure(connection).get_current_revision()
+                    if revision is not None and not _known_revision(config, revision):
+                        raise StoreError(_newer_schema(engine, revision))
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+                    if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                        raise StoreError(f"migrating {engine.url!r} would break a foreign key; rolled back")
+            finally:
+                if sqlite:
+                    _sqlite_foreign_keys(connection, on=True)
     except CommandError as exc:  # e.g. a revision this harness does not ship (a newer glues-bench)
         raise StoreError(
             f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
@@ -189,6 +204,11 @@ def upgrade(engine: Engine) -> None:
         raise StoreError(
             f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
         ) from exc
+
+
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    # On the DB-API connection, outside SQLAlchemy's transaction: the pragma is a no-op inside one.
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
 
 
 def _known_revision(config: Config, revision: str) -> bool:

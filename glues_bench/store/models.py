@@ -30,8 +30,6 @@ ORIGINS = ("in-house", "external", "reported")
 """`in-house`: pretrained here; `external`: a registered checkpoint; `reported`: numbers from a paper."""
 
 RUN_STATUSES = ("running", "done", "failed")
-RUN_ROLES = ("search", "selected")
-"""`search`: a grid run scored on dev only; `selected`: a run whose test score may be reported."""
 
 SPLITS = ("dev", "test")
 
@@ -113,11 +111,9 @@ class Run(Base):
             "data_fingerprint_hash",
             "hparams_hash",
             "seed",
-            "role",
             name="uq_runs_key",
         ),
         CheckConstraint(_in("status", RUN_STATUSES), name="status"),
-        CheckConstraint(_in("role", RUN_ROLES), name="role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -132,7 +128,6 @@ class Run(Base):
     hparams: Mapped[dict[str, Any]] = mapped_column(JSON)
     hparams_hash: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     attempt: Mapped[int] = mapped_column(Integer)
@@ -166,36 +161,40 @@ class Run(Base):
     )
 
 
-class MetricValue(Base):
-    """One metric of one run on one split, in percent (0-100)."""
+class _OfRunAndSplit:
+    """The key columns of a row that belongs to one run on one split (deleted with its run); `sort_order`
+    puts them first, as the migrations create them."""
 
-    __tablename__ = "metrics"
-    __table_args__ = (
-        UniqueConstraint("run_id", "split", "name", name="uq_metrics_run_split_name"),
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-3)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True, sort_order=-2)
+    split: Mapped[str] = mapped_column(String(10), sort_order=-1)
+
+
+def _run_split_constraints(unique_name: str, *more_key: str) -> tuple[UniqueConstraint, CheckConstraint]:
+    return (
+        UniqueConstraint("run_id", "split", *more_key, name=unique_name),
         CheckConstraint(_in("split", SPLITS), name="split"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    split: Mapped[str] = mapped_column(String(10))
+
+class MetricValue(_OfRunAndSplit, Base):
+    """One metric of one run on one split, in percent (0-100)."""
+
+    __tablename__ = "metrics"
+    __table_args__ = _run_split_constraints("uq_metrics_run_split_name", "name")
+
     name: Mapped[str] = mapped_column(String(40))
     value: Mapped[float] = mapped_column(Float)
 
     run: Mapped[Run] = relationship(back_populates="metrics")
 
 
-class PredictionArtifact(Base):
+class PredictionArtifact(_OfRunAndSplit, Base):
     """A run's predictions file for one split, with its sha256 (so a later edit is detectable)."""
 
     __tablename__ = "predictions"
-    __table_args__ = (
-        UniqueConstraint("run_id", "split", name="uq_predictions_run_split"),
-        CheckConstraint(_in("split", SPLITS), name="split"),
-    )
+    __table_args__ = _run_split_constraints("uq_predictions_run_split")
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    split: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
 
@@ -221,19 +220,13 @@ class ReportedResult(Base):
     submission: Mapped[Submission] = relationship(back_populates="reported")
 
 
-class UnitStats(Base):
+class UnitStats(_OfRunAndSplit, Base):
     """A run's per-unit statistics on one split (`metrics/units.py`): what the board bootstraps, kept at run
     time (when gold and predictions are at hand) so that a site build needs no gold data."""
 
     __tablename__ = "unit_stats"
-    __table_args__ = (
-        UniqueConstraint("run_id", "split", name="uq_unit_stats_run_split"),
-        CheckConstraint(_in("split", SPLITS), name="split"),
-    )
+    __table_args__ = _run_split_constraints("uq_unit_stats_run_split")
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    split: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(20))  # metrics.units.UnitKind
     n_units: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)  # metrics.units.encode_units

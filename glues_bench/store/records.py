@@ -12,6 +12,17 @@ from typing import Any
 
 from glues_bench.profile import TaskProfile
 
+__all__ = [
+    "BaselineRecord",
+    "PredictionRecord",
+    "ProfileRecord",
+    "ReportedRecord",
+    "RunRecord",
+    "Snapshot",
+    "SubmissionRecord",
+    "UnitStatsRecord",
+]
+
 
 @dataclass(frozen=True)
 class SubmissionRecord:
@@ -60,7 +71,6 @@ class RunRecord:
     hparams: dict[str, Any]
     hparams_hash: str
     seed: int
-    role: str
     status: str
     error: str | None
     attempt: int

@@ -27,7 +27,6 @@ from glues_bench.provenance import file_sha256
 from glues_bench.store import engine as engine_module
 from glues_bench.store.models import (
     ORIGINS,
-    RUN_ROLES,
     SPLITS,
     BaselineResult,
     MetricValue,
@@ -122,7 +121,6 @@ class RunKey:
     data_fingerprint: Mapping[str, str]
     hparams: Mapping[str, Any]
     seed: int
-    role: str = "selected"
 
     @property
     def data_fingerprint_hash(self) -> str:
@@ -341,7 +339,6 @@ class Store:
                         hparams=_plain(key.hparams),
                         hparams_hash=key.hparams_hash,
                         seed=key.seed,
-                        role=key.role,
                         attempt=1,
                         **provenance,
                     )
@@ -815,8 +812,6 @@ def _iso(value: datetime | None) -> str | None:
 def _check_key(key: RunKey) -> None:
     from glues_bench.tasks import get_task
 
-    if key.role not in RUN_ROLES:
-        raise StoreError(f"run role {key.role!r} is not one of {', '.join(RUN_ROLES)}")
     if not key.checkpoint_sha256:
         raise StoreError(f"run of {key.submission!r}: checkpoint sha256 is empty; hash the checkpoint first")
     spec = get_task(key.task)
@@ -886,7 +881,6 @@ def _run_by_key(session: Session, submission_id: int, key: RunKey, for_update: b
         Run.data_fingerprint_hash == key.data_fingerprint_hash,
         Run.hparams_hash == key.hparams_hash,
         Run.seed == key.seed,
-        Run.role == key.role,
     )
     if for_update:  # PostgreSQL: hold the row until the claim commits (SQLite holds the whole DB already)
         query = query.with_for_update()

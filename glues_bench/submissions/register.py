@@ -30,8 +30,10 @@ class RegisterRequest:
     """What `glues-bench register` was asked to record (everything except the measured facts)."""
 
     source: str
+    """A local checkpoint directory or a hub id (owner/name)."""
     name: str
     revision: str | None = None
+    """For a hub id: the 40-hex commit to download (a branch or tag is refused; it can move)."""
     family: str = "other"
     origin: Origin = "external"
     licence: str | None = None
