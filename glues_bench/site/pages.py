@@ -1055,13 +1055,16 @@ class Provenance:
     many seeds and configs states it once."""
 
     key: str
+    # what was measured
     checkpoint_sha256: str
     spec_version: int
     spec_hash: str
     data_fingerprint: dict[str, str] | None
-    library_versions: dict[str, str] | None
+    # with what code
     harness_version: str | None
     harness_git_sha: str | None
+    library_versions: dict[str, str] | None
+    # where, and by which rule its config was chosen
     device: str | None
     host: str | None
     selection_rule: str | None
