@@ -7,8 +7,8 @@ units, and the unit rows have the shape of each task type (classification, tags,
 work is what a site build with that many stored runs does after reading the predictions. Each measurement
 is repeated `--repeats` times; the median and the range are printed. Getting the unit rows from a
 predictions file is timed separately with `--data-dir` (real test files, one synthetic run per task),
-since it depends on the task and not on the statistics: once parsing and scoring the file, once reading
-the rows from `load_run_units`' cache, interleaved.
+since it depends on the task and not on the statistics (parsing and scoring the file; `backfill-units`
+pays it once per run, a site build never: it reads the stored unit statistics).
 
 With `--site`, the same board is written into a results store (every run with its stored unit statistics)
 and whole site builds are timed, interleaved: from a copy of the store without unit statistics (cells show
@@ -120,7 +120,7 @@ def statistics_pass(board, n_resamples: int, per_cell: bool = False) -> dict[str
 
 def time_unit_extraction(data_dir: Path, repeats: int) -> None:
     """Seconds to get one run's test unit rows from its predictions file, per task, on the real files:
-    parsing and scoring the file (no cache), and reading the rows back from `load_run_units`' cache."""
+    parsing and scoring the file."""
     import random
     import tempfile
     from types import SimpleNamespace
@@ -155,20 +155,14 @@ def time_unit_extraction(data_dir: Path, repeats: int) -> None:
                 data_fingerprint={"test": loaded.fingerprint},
                 predictions=(SimpleNamespace(split="test", path=str(path), sha256=digest),),
             )
-            cache = Path(scratch) / "cache"
-            cold, warm = [], []
-            for _ in range(repeats):  # interleaved: no cache, then the cache it just filled
-                for entry in cache.glob("*.npy"):
-                    entry.unlink()
+            seconds = []
+            for _ in range(repeats):
                 start = time.perf_counter()
-                load_run_units(run, data_dir, gold=loaded, cache_dir=cache)
-                cold.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                load_run_units(run, data_dir, gold=loaded, cache_dir=cache)
-                warm.append(time.perf_counter() - start)
+                load_run_units(run, data_dir, gold=loaded)
+                seconds.append(time.perf_counter() - start)
             print(
-                f"  {name:6s} {len(gold):5d} units: {statistics.median(cold):.4f} s per run from the file, "
-                f"{statistics.median(warm):.4f} s from the cache (medians of {repeats})"
+                f"  {name:6s} {len(gold):5d} units: {statistics.median(seconds):.4f} s per run from its "
+                f"predictions file (median of {repeats})"
             )
 
 

@@ -331,33 +331,3 @@ def test_load_run_units_from_a_predictions_file_checks_fingerprint_and_hash(shar
         load_run_units(run, shared_data, root=tmp_path)
     with pytest.raises(PredictionError, match="no dev predictions"):
         load_run_units(run, shared_data, split="dev", root=tmp_path)
-
-
-def test_load_run_units_cache_returns_the_same_rows_and_follows_the_file(shared_data, tmp_path):
-    from glues_bench.data import load_split
-
-    task = get_task("ner").resolve()
-    loaded = load_split(task, "test", shared_data)
-    predictions = _corrupt(task, loaded.dataset, random.Random(2))
-    path = tmp_path / "test.predictions.json"
-    write_predictions(path, predictions)
-    run = SimpleNamespace(
-        id=3,
-        task="ner",
-        variant="default",
-        data_fingerprint={"test": loaded.fingerprint},
-        predictions=(SimpleNamespace(split="test", path=str(path), sha256=""),),
-    )
-    cache = tmp_path / "cache"
-    first = load_run_units(run, shared_data, gold=loaded, cache_dir=cache)
-    assert len(list(cache.glob("units-*.npy"))) == 1
-    again = load_run_units(run, shared_data, gold=loaded, cache_dir=cache)
-    assert np.array_equal(first.values, again.values)
-    assert again.score() == pytest.approx(
-        score_predictions(task, loaded.dataset, predictions).score, abs=1e-9
-    )
-    # Other predictions in the same file: a new cache entry, new numbers.
-    write_predictions(path, {key: ["O"] * len(value) for key, value in predictions.items()})
-    changed = load_run_units(run, shared_data, gold=loaded, cache_dir=cache)
-    assert changed.score() == 0.0
-    assert len(list(cache.glob("units-*.npy"))) == 2

@@ -117,10 +117,12 @@ def test_fetch_from_http_mirror_resumes_verifies_and_second_fetch_downloads_noth
     with MirrorServer(mirror_dir) as server:
         server.drop_once.add("ner/conll2002.zip")
         code = main(["data", "fetch", "--data-dir", str(data_dir), "--mirror", server.url])
-        out = capsys.readouterr().out
-        # Splits the mirror lacks (train files over the copy limit) fail with one line each: exit 1.
+        captured = capsys.readouterr()
+        out = captured.out
+        # Splits the mirror lacks (train files over the copy limit) fail with one line each on stderr: exit 1.
         assert code == 1
-        assert f"error: {server.url}/pos/es-ud-train.conllu: HTTP 404 Not Found" in out.splitlines()
+        assert f"error: {server.url}/pos/es-ud-train.conllu: HTTP 404 Not Found" in captured.err.splitlines()
+        assert "error:" not in out
         assert "ner: licence: research use in the context of the CoNLL-2002 shared task only" in out
         assert "— research use only" in out
         # The dropped connection was resumed with a Range request, to the right bytes.
@@ -154,8 +156,7 @@ def test_corrupted_file_is_refused_and_nothing_lands_under_its_name(
     with MirrorServer(mirror_dir) as server:
         server.corrupt.add("xquad/xquad.es.json")
         assert main(["data", "fetch", "xquad", "--data-dir", str(data_dir), "--mirror", server.url]) == 1
-    out = capsys.readouterr().out
-    [line] = [line for line in out.splitlines() if "checksum mismatch" in line]
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "checksum mismatch" in line]
     assert line.startswith(
         f"error: {server.url}/xquad/xquad.es.json: checksum mismatch for xquad/xquad.es.json"
     )
@@ -178,7 +179,7 @@ def test_unpinned_file_is_locked_on_first_download_and_verified_after(
         (mirror_dir / "xnli/train.tsv").write_text("neutral\t1\t2\tOtra.\tOtra.\n", "utf-8")
         capsys.readouterr()
         assert main(["data", "fetch", "xnli", "--data-dir", str(data_dir), "--mirror", server.url]) == 1
-    assert "checksum mismatch for xnli/train.tsv" in capsys.readouterr().out
+    assert "checksum mismatch for xnli/train.tsv" in capsys.readouterr().err
     assert not (data_dir / "xnli/train.tsv").exists()
 
 
@@ -194,7 +195,7 @@ def test_404_and_refused_connection_are_one_line_errors(
     shutil.rmtree(mirror_dir / "ner")
     with MirrorServer(mirror_dir) as server:
         assert main(["data", "fetch", "ner", "--data-dir", str(tmp_path / "a"), "--mirror", server.url]) == 1
-    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("error:")]
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert errors == [f"error: {server.url}/ner/conll2002.zip: HTTP 404 Not Found"]
 
     with socket.socket() as probe:  # a port nobody listens on
@@ -202,7 +203,7 @@ def test_404_and_refused_connection_are_one_line_errors(
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     assert main(["data", "fetch", "ner", "--data-dir", str(tmp_path / "b"), "--mirror", url]) == 1
-    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("error:")]
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
     assert errors[0].startswith(f"error: {url}/ner/conll2002.zip: ") and "refused" in errors[0]
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from glues_bench.errors import UnknownName
+from glues_bench.errors import PretrainError, UnknownName
 from glues_bench.pretrain.albert import (
     PRESETS,
     Preset,
@@ -39,7 +39,6 @@ from glues_bench.pretrain.distill import (
     teacher_layers_for,
     triple_loss,
 )
-from glues_bench.pretrain.errors import PretrainError
 from glues_bench.pretrain.instances import (
     InstanceStream,
     pair_instances,

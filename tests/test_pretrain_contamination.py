@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from glues_bench.errors import ContaminationError
 from glues_bench.pretrain.contamination import (
     EvalDocument,
     check_contamination,
@@ -17,7 +18,6 @@ from glues_bench.pretrain.contamination import (
     words,
 )
 from glues_bench.pretrain.corpus import document_texts, read_conll_documents
-from glues_bench.pretrain.errors import ContaminationError
 
 EVAL = " ".join(f"w{i}" for i in range(20))  # 20 distinct words -> 8 distinct 13-grams
 

@@ -11,7 +11,6 @@ test paired. The GLUES average reuses each task's resamples (tasks resampled ind
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from glues_bench.errors import DataError, PredictionError
-from glues_bench.metrics.units import COLUMNS, UnitStatistics, score_from_sums, unit_kind, unit_statistics
+from glues_bench.metrics.units import UnitStatistics, score_from_sums, unit_statistics
 
 if TYPE_CHECKING:
     from glues_bench.data import LoadedSplit
@@ -271,26 +270,18 @@ def expected_validation_performance(
 # --- from the store ------------------------------------------------------------------------------------
 
 
-UNITS_CACHE_VERSION = 1  # bump when the unit rows of a task type change meaning
-
-
 def load_run_units(
     run: RunRecord,
     data_dir: Path | None,
     split: str = "test",
     root: Path | None = None,
     gold: LoadedSplit | None = None,
-    cache_dir: Path | None = None,
 ) -> UnitStatistics:
     """Unit statistics of one stored run on `split`: its predictions file against the gold split.
 
     `root` resolves a relative predictions path (the store keeps paths relative to the project). The gold
     split is loaded from `data_dir` (or given as `gold`, a `LoadedSplit`, to load it once per column) and
-    must have the fingerprint the run recorded, so a CI is never computed against other data.
-
-    With `cache_dir`, the unit rows are kept there as `.npy` files named by a hash of the predictions'
-    sha256, the gold fingerprint and the task's spec hash, so a rebuild reads them instead of parsing and
-    scoring every predictions file again (that, not the bootstrap, is most of the cost)."""
+    must have the fingerprint the run recorded, so a CI is never computed against other data."""
     from glues_bench.data import load_split
     from glues_bench.metrics import load_predictions
     from glues_bench.store.store import file_sha256
@@ -315,19 +306,4 @@ def load_run_units(
     digest = file_sha256(path)
     if artefact.sha256 and digest != artefact.sha256:
         raise PredictionError(f"run {run.id}: {path} changed since it was stored (sha256 differs)")
-    kind, score_metrics = unit_kind(task), tuple(task.spec.score_metrics)
-    cached = None
-    if cache_dir is not None:
-        key = column_seed(UNITS_CACHE_VERSION, digest, loaded.fingerprint, task.spec_hash, kind)
-        cached = cache_dir / f"units-{key:016x}.npy"
-        if cached.is_file():
-            values = np.load(cached, allow_pickle=False)
-            if values.shape == (len(loaded.dataset), len(COLUMNS[kind])):
-                return UnitStatistics(kind=kind, values=values, score_metrics=score_metrics)
-    stats = unit_statistics(task, loaded.dataset, load_predictions(path))
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npy")
-        np.save(partial, stats.values, allow_pickle=False)
-        partial.replace(cached)  # atomic: a killed build never leaves a half-written cache file
-    return stats
+    return unit_statistics(task, loaded.dataset, load_predictions(path))

@@ -54,7 +54,9 @@ def fetch(
         raise GluesError(f"--mirror {mirror}: neither an http(s) URL nor a directory")
     if data_dir.exists() and not data_dir.is_dir():
         raise GluesError(f"--data-dir {data_dir}: not a directory")
-    report = fetch_tasks(_specs(tasks), data_dir, mirror, echo=typer.echo)
+    report = fetch_tasks(
+        _specs(tasks), data_dir, mirror, echo=typer.echo, echo_error=lambda line: typer.echo(line, err=True)
+    )
     typer.echo(
         f"downloaded {len(report.downloaded)} file(s), placed {len(report.placed)}, "
         f"already present {len(report.present)}, failed {len(report.failed)}"

@@ -196,7 +196,7 @@ def fetch_release(
     lock: Lock,
     mirror: str | None,
     report: FetchReport,
-    echo: Callable[[str], None],
+    echo_error: Callable[[str], None],
 ) -> None:
     """Place every file of one release under `data_dir`, downloading only what is missing or wrong."""
     url = _source_url(release, task, mirror)
@@ -225,7 +225,7 @@ def fetch_release(
                 _place(fetched, release, member, data_dir, lock, url)
             except FetchError as exc:
                 report.failed.append(str(exc))
-                echo(f"error: {exc}")
+                echo_error(f"error: {exc}")
                 continue
             report.placed.append(member.path)
     finally:
@@ -276,12 +276,18 @@ def _extract(fetched: Path, archive: str | None, member: str | None, staged: Pat
 
 
 def fetch_tasks(
-    specs: list[TaskSpec], data_dir: Path, mirror: str | None = None, echo: Callable[[str], None] = print
+    specs: list[TaskSpec],
+    data_dir: Path,
+    mirror: str | None = None,
+    echo: Callable[[str], None] = print,
+    echo_error: Callable[[str], None] | None = None,
 ) -> FetchReport:
-    """Fetch every release file of `specs`; failures are collected (one line each), not raised."""
+    """Fetch every release file of `specs`; failures are collected and told (one line each through
+    `echo_error`, default `echo`), not raised."""
     data_dir.mkdir(parents=True, exist_ok=True)
     lock = Lock(data_dir)
     report = FetchReport()
+    tell_error = echo_error or echo
     for spec in specs:
         if not spec.downloads:
             echo(f"{spec.name}: no public download ({spec.licence}); see `glues-bench data prepare --help`")
@@ -290,10 +296,10 @@ def fetch_tasks(
         echo(f"{spec.name}: licence: {spec.licence}{research}")
         for release in spec.downloads:
             try:
-                fetch_release(spec.name, release, data_dir, lock, mirror, report, echo)
+                fetch_release(spec.name, release, data_dir, lock, mirror, report, tell_error)
             except FetchError as exc:
                 report.failed.append(str(exc))
-                echo(f"error: {exc}")
+                tell_error(f"error: {exc}")
             finally:
                 lock.save()
     return report

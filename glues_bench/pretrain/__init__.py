@@ -11,7 +11,7 @@ Modules (import what you need; this package imports torch):
 
 from __future__ import annotations
 
-from glues_bench.pretrain.errors import ContaminationError, PretrainError
+from glues_bench.errors import ContaminationError, PretrainError
 from glues_bench.pretrain.tokenizer import train_tokenizer
 
 __all__ = ["ContaminationError", "PretrainError", "train_tokenizer"]

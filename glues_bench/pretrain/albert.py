@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from glues_bench.pretrain.errors import PretrainError
+from glues_bench.errors import PretrainError
 from glues_bench.pretrain.instances import InstanceStream, TokenizedDocument
 from glues_bench.pretrain.loop import LoopResult, linear_schedule, loop_config, train
 from glues_bench.pretrain.masking import IGNORE_INDEX, MaskingConfig, max_predictions_for

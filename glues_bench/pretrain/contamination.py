@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glues_bench.pretrain.errors import ContaminationError
+from glues_bench.errors import ContaminationError
 from glues_bench.tasks.spec import TaskType
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from glues_bench.pretrain.errors import PretrainError
+from glues_bench.errors import PretrainError
 
 Document = list[str]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from glues_bench.pretrain.errors import PretrainError
+from glues_bench.errors import PretrainError
 from glues_bench.pretrain.masking import MaskingConfig, Vocabulary, mask_tokens
 
 TokenizedDocument = list[list[int]]  # sentences of token ids

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from glues_bench.pretrain.errors import PretrainError
+from glues_bench.errors import PretrainError
 from glues_bench.pretrain.presets import LoopSettings
 
 log = logging.getLogger(__name__)

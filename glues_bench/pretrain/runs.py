@@ -12,9 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from glues_bench.errors import GluesError
+from glues_bench.errors import GluesError, PretrainError
 from glues_bench.pretrain.corpus import Document, document_texts, load_documents, parse_corpus_source
-from glues_bench.pretrain.errors import PretrainError
 
 if TYPE_CHECKING:  # the heavy modules are imported where used: `--help` must not wait for torch
     from glues_bench.pretrain import contamination

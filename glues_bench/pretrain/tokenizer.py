@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from glues_bench.pretrain.errors import PretrainError
+from glues_bench.errors import PretrainError
 
 log = logging.getLogger(__name__)
 
