@@ -293,6 +293,12 @@ def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: d
     assert {r["id"] for r in runs if r["selected"]} == chosen
     assert all(r["counted"] for r in runs)
     assert [r["test_score"] for r in runs] == [70.0, 72.0, 90.0, 91.0]
+    # nested metrics and durations are spread into one column per key path, for every run of the section
+    for metric in get_task("ner").score_metrics:
+        assert [(r[f"metrics.dev.{metric}"], r[f"metrics.test.{metric}"]) for r in runs] == [
+            (80.0, 70.0), (82.0, 72.0), (79.0, 90.0), (80.0, 91.0)
+        ]  # fmt: skip
+    assert "metrics" not in section["runs"]["columns"] and "durations" not in section["runs"]["columns"]
     assert len({r["provenance"] for r in runs}) == 1  # NER's spec and data: one provenance for its runs
     assert len(twin["provenance"]) == len(TASK_ORDER)  # each task's spec hash makes its own
     # the two configs are stated once each, and every run names its own
@@ -306,6 +312,28 @@ def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: d
         assert f'id="run-{run.id}"' in html
     model_html = next(site["out"].glob("models/albeto-tiny-ours-*.html")).read_text(encoding="utf-8")
     assert f'href="../runs/{page.name}#runs-ner"' in model_html
+
+
+def test_records_write_one_table_and_spread_nested_fields_into_key_path_columns():
+    from glues_bench.site.pages import Records, page_json
+
+    @dataclasses.dataclass(frozen=True)
+    class Row:
+        id: int
+        metrics: dict | None
+        note: str | None
+
+    second = {"test": {"f1": 0.25, "em": 0.0}}
+    rows = (Row(1, {"dev": {"f1": 0.5}}, "a"), Row(2, second, None), Row(3, None, "c"))
+    assert page_json(Records(Row, rows)) == {
+        "columns": ["id", "metrics", "note"],
+        "rows": [[1, {"dev": {"f1": 0.5}}, "a"], [2, second, None], [3, None, "c"]],
+    }
+    assert page_json(Records(Row, rows, spread=("metrics",))) == {
+        "columns": ["id", "note", "metrics.dev.f1", "metrics.test.em", "metrics.test.f1"],
+        "rows": [[1, "a", 0.5, None, None], [2, None, None, 0.0, 0.25], [3, "c", None, None, None]],
+    }
+    assert page_json(Records(Row, (), spread=("metrics",))) == {"columns": ["id", "note"], "rows": []}
 
 
 def test_rebuild_removes_stale_files_and_refuses_foreign_folders(site: dict, tmp_path: Path):

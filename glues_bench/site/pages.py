@@ -124,10 +124,12 @@ class Records(Generic[R]):
     """A list of records of one dataclass type that may run to thousands (the runs of a page): templates
     iterate the records; the JSON twin writes them as one table, `{"columns": [field, …], "rows": [[value,
     …], …]}`, each field name once rather than once per record (pandas' `DataFrame(rows, columns=columns)`
-    reads it back)."""
+    reads it back). A field named in `spread` (nested dicts, e.g. `metrics` {split: {metric: value}}) is
+    written as one column per key path instead (`metrics.test.f1`; null where a record lacks it)."""
 
     record_type: type[R]
     items: tuple[R, ...]
+    spread: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[R]:
         return iter(self.items)
@@ -136,8 +138,35 @@ class Records(Generic[R]):
         return len(self.items)
 
     def table(self) -> dict[str, list[Any]]:
-        columns = _field_names(self.record_type)
-        return {"columns": list(columns), "rows": [[getattr(r, c) for c in columns] for r in self.items]}
+        plain = [c for c in _field_names(self.record_type) if c not in self.spread]
+        paths = [
+            (field, path)
+            for field in self.spread
+            for path in sorted({p for r in self.items for p in _leaf_paths(getattr(r, field))})
+        ]
+        return {
+            "columns": plain + [".".join((field, *path)) for field, path in paths],
+            "rows": [
+                [getattr(r, c) for c in plain] + [_at(getattr(r, field), path) for field, path in paths]
+                for r in self.items
+            ],
+        }
+
+
+def _leaf_paths(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaf_paths(inner, (*prefix, str(key)))
+    elif prefix:
+        yield prefix
+
+
+def _at(value: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
 
 
 def _json_default(value: Any) -> Any:
@@ -1190,7 +1219,7 @@ def runs_page(
         TaskRuns(
             task=task_column(task),
             anchor=runs_anchor(task),
-            runs=Records(RunRow, tuple(row(run) for run in cells[task])),
+            runs=Records(RunRow, tuple(row(run) for run in cells[task]), spread=("metrics", "durations")),
         )
         for task in sorted(cells, key=_task_position)
     )
