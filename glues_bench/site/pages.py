@@ -1172,7 +1172,7 @@ def _key_in(table: dict[Any, Any], prefix: str, identity: Any, make: Callable[[s
 
 
 def _hashable(value: Any) -> Any:
-    """A JSON-like value as something a dict can key on (dicts and lists as sorted tuples)."""
+    """A JSON-like value as something a dict can key on (a dict as its sorted items, a list as a tuple)."""
     if isinstance(value, dict):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
