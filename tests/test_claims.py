@@ -117,19 +117,25 @@ def test_concurrent_upserts_of_one_new_submission_all_succeed(db_url: str):
     assert len(ids) == 128 and len(set(ids)) == 1
 
 
-def test_runs_from_before_leases_count_as_expired_after_the_migration(tmp_path):
+def _old_schema_with_a_submission(connection, config, revision: str) -> None:
+    """The schema as of `revision` (Alembic on this connection) holding submission 1, "tiny"."""
     from alembic import command
+
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+    connection.execute(text(
+        "INSERT INTO submissions (id, name, origin, checkpoint_sha256, created_at, updated_at) "
+        "VALUES (1, 'tiny', 'in-house', :sha, '2024-05-01 12:00:00', '2024-05-01 12:00:00')"
+    ), {"sha": "a" * 64})  # fmt: skip
+
+
+def test_runs_from_before_leases_count_as_expired_after_the_migration(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
     config = alembic_config()
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001_initial_schema")
-        connection.execute(text(
-            "INSERT INTO submissions (id, name, origin, checkpoint_sha256, created_at, updated_at) "
-            "VALUES (1, 'tiny', 'in-house', :sha, '2024-05-01 12:00:00', '2024-05-01 12:00:00')"
-        ), {"sha": "a" * 64})  # fmt: skip
+        _old_schema_with_a_submission(connection, config, "0001_initial_schema")
     engine.dispose()
     with open_store(url) as migrated:
         assert head_revision() != "0001_initial_schema"
@@ -160,12 +166,7 @@ def test_dropping_the_run_role_keeps_runs_and_their_children(db_url: str):
     )
     children = {"metrics": 1, "predictions": 1, "unit_stats": 1}
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005_unit_stats_and_baselines")
-        connection.execute(text(
-            "INSERT INTO submissions (id, name, origin, checkpoint_sha256, created_at, updated_at) "
-            "VALUES (1, 'tiny', 'in-house', :sha, '2024-05-01 12:00:00', '2024-05-01 12:00:00')"
-        ), {"sha": "a" * 64})  # fmt: skip
+        _old_schema_with_a_submission(connection, config, "0005_unit_stats_and_baselines")
         old_run = text(insert_run.format(role="role, ", value="'selected', "))
         connection.execute(old_run, {"id": 7, "sha": "a" * 64})
         metric = "INSERT INTO metrics (run_id, split, name, value) VALUES (7, 'test', 'f1', 81.5)"
