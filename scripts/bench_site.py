@@ -97,9 +97,15 @@ def make_store(db_path: Path, n_runs: int, n_models: int, predictions_dir: Path)
     return url
 
 
-def _tree_size(folder: Path) -> tuple[int, int]:
+def _tree_size(folder: Path) -> tuple[int, int, dict[str, int]]:
+    """(files, bytes, bytes per part: each top-level folder, and the files at the top) of a built site."""
     files = [p for p in folder.rglob("*") if p.is_file()]
-    return len(files), sum(p.stat().st_size for p in files)
+    parts: dict[str, int] = {}
+    for path in files:
+        relative = path.relative_to(folder).parts
+        part = f"{relative[0]}/" if len(relative) > 1 else "top level"
+        parts[part] = parts.get(part, 0) + path.stat().st_size
+    return len(files), sum(parts.values()), parts
 
 
 def time_build(url: str, out: Path) -> tuple[float, float]:
@@ -148,7 +154,7 @@ def main() -> None:
             f"store of {n} runs ({args.models} measured models) made in {time.perf_counter() - start:.1f} s"
         )
     results: dict[int, dict[str, list[float]]] = {n: {} for n in args.sizes}
-    sizes: dict[int, tuple[int, int]] = {}
+    sizes: dict[int, tuple[int, int, dict[str, int]]] = {}
     for repeat in range(args.repeats):
         for n in args.sizes:  # interleaved, so a busy moment of the machine spreads over every size
             out = root / f"site{n}"
@@ -170,8 +176,9 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"\n{os.cpu_count()} CPUs, load average {load:.1f}; medians (min-max) over {args.repeats} repeats")
     for n in args.sizes:
-        files, size = sizes[n]
-        print(f"\n{n} runs: site {files} files, {size / 1e6:.2f} MB")
+        files, size, parts = sizes[n]
+        biggest = ", ".join(f"{k} {v / 1e6:.2f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]))
+        print(f"\n{n} runs: site {files} files, {size / 1e6:.2f} MB ({biggest})")
         for name, values in results[n].items():
             print(f"  {name:28s} {_fmt(values)}")
     if args.keep is None:

@@ -344,7 +344,8 @@ def test_the_csv_link_downloads_the_leaderboard_json_rows(explore_site, capsys):
             assert shown[f"{task}.score"] == _text(cell.get("score")), (row["name"], task)
             assert shown[f"{task}.sd"] == _text(cell.get("sd"))
     limited = json.loads((explore_site["out"] / "index.limited.json").read_text(encoding="utf-8"))
-    assert [r["name"] for r in limited["rows"]] == [r["name"] for r in document["limited_rows"]]
+    name = limited["columns"].index("name")  # the shape of every JSON table of the site: columns, rows
+    assert [r[name] for r in limited["rows"]] == [r["name"] for r in document["limited_rows"]]
 
 
 def test_filters_hide_rows(explore_site):
@@ -400,11 +401,11 @@ def test_no_machine_paths_and_human_times(tmp_path: Path):
     assert "2025-01-02 03:06 UTC" in index  # the newest finished run, for people
     for page in [*(tmp_path / "site").rglob("*.html"), *(tmp_path / "site").rglob("*.json")]:
         assert str(data_dir) not in page.read_text(encoding="utf-8"), page
-    from glues_bench.site.pages import runs_href
+    from glues_bench.site.pages import runs_page_path
 
-    runs_page = (tmp_path / "site" / runs_href(FULL, "xnli")).read_text(encoding="utf-8")
+    runs_page = (tmp_path / "site" / runs_page_path(FULL)).read_text(encoding="utf-8")
     assert f'id="run-{run_id}"' in runs_page and '<td data-sort="90.0">1 min 30 s</td>' in runs_page
-    twin = (tmp_path / "site" / runs_href(FULL, "xnli")).with_suffix(".json").read_text(encoding="utf-8")
+    twin = (tmp_path / "site" / runs_page_path(FULL)).with_suffix(".json").read_text(encoding="utf-8")
     assert "<data-dir>/xnli/dev.tsv [:1992]" in twin
 
 

@@ -202,9 +202,10 @@ def test_measured_model_shows_the_dev_selected_test_score(site: dict):
 
 def test_untrusted_names_render_as_text_on_every_page(site: dict):
     pages = sorted(site["out"].rglob("*.html"))
-    cells = {(r.submission, r.task) for r in site["snapshot"].runs}  # one page per model × task with runs
+    cells = {(r.submission, r.task) for r in site["snapshot"].runs}
     assert len(cells) == 11 and len(site["snapshot"].runs) == 14
-    assert len(pages) == 1 + 8 + 10 + len(cells)
+    run_models = {model for model, _ in cells}  # one runs page per model with runs, a section per task
+    assert len(pages) == 1 + 8 + 10 + len(run_models)
     escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
     for page in pages:
         html = page.read_text(encoding="utf-8")
@@ -213,12 +214,16 @@ def test_untrusted_names_render_as_text_on_every_page(site: dict):
     evil_model = next(site["out"].glob("models/script-alert-1-script-*.html"))
     for page in [site["out"] / "index.html", site["out"] / "tasks" / "pos.html", evil_model]:
         assert escaped in page.read_text(encoding="utf-8"), page
-    evil_pages = sorted(site["out"].glob("runs/script-alert-1-script-*--*.html"))
-    assert [p.name.rsplit("--", 1)[1] for p in evil_pages] == ["mldoc.html", "pos.html", "xnli.html"]
-    for page in evil_pages:
-        assert escaped in page.read_text(encoding="utf-8"), page
+    (evil_runs,) = site["out"].glob("runs/script-alert-1-script-*.html")
+    html = evil_runs.read_text(encoding="utf-8")
+    assert escaped in html
+    assert [t for t in TASK_ORDER if f'id="runs-{t}"' in html] == [
+        "pos",
+        "mldoc",
+        "xnli",
+    ]  # its tasks, in order
     # the failed run's traceback (which holds the markup) is on its page, escaped
-    assert "Traceback: " + escaped in evil_pages[0].read_text(encoding="utf-8")
+    assert "Traceback: " + escaped in html
     assert b"<script>alert" not in (site["out"] / "score_vs_params.svg").read_bytes()
 
 
@@ -226,53 +231,109 @@ class LinkCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.links: list[str] = []
+        self.ids: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
             if name in ("href", "src") and value is not None:
                 self.links.append(value)
+            if name == "id" and value is not None:
+                self.ids.add(value)
+
+
+def _collect(page: Path) -> LinkCollector:
+    collector = LinkCollector()
+    collector.feed(page.read_text(encoding="utf-8"))
+    return collector
 
 
 def test_every_link_resolves_on_disk_without_network(site: dict):
-    checked = 0
+    """Every link names a file of the site, and a fragment (`runs/x.html#runs-ner`) an id on its page."""
+    checked = anchors = 0
     for page in sorted(site["out"].rglob("*.html")):
-        collector = LinkCollector()
-        collector.feed(page.read_text(encoding="utf-8"))
-        for link in collector.links:
+        for link in _collect(page).links:
             parsed = urlparse(link)
             assert not parsed.scheme and not parsed.netloc, f"{page}: external link {link}"
-            target = (page.parent / unquote(parsed.path)).resolve()
+            target = (page.parent / unquote(parsed.path)).resolve() if parsed.path else page
             assert target.is_file(), f"{page}: broken link {link}"
             checked += 1
-    assert checked > 100
+            if parsed.fragment and target.suffix == ".html":
+                assert parsed.fragment in _collect(target).ids, f"{page}: no #{parsed.fragment} in {target}"
+                anchors += 1
+    assert checked > 100 and anchors > 10
+
+
+def _records(table: dict) -> list[dict]:
+    """A twin's table (`{"columns", "rows"}`) as one dict per row."""
+    return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
 
 
 def test_run_page_links_its_predictions(site: dict):
     (run,) = [r for r in site["snapshot"].runs if r.predictions]
-    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
     html = page.read_text(encoding="utf-8")
     assert 'href="../../../predictions/ner%20test.json"' in html
     assert run.predictions[0].sha256[:12] in html
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    assert [p["sha256"] for r in twin["runs"] for p in r["predictions"]] == [run.predictions[0].sha256]
+    shas = [p["sha256"] for t in twin["tasks"] for r in _records(t["runs"]) for p in r["predictions"]]
+    assert shas == [run.predictions[0].sha256]
+    assert str(site["root"]) not in json.dumps(twin)  # the link is relative; no folder of this machine
 
 
 def test_runs_page_holds_every_run_of_its_cell_with_counts_and_selection(site: dict):
-    """NER of our model: 2 configs × 2 seeds on one page; the dev-selected config's seeds are `selected`."""
-    (page,) = site["out"].glob("runs/albeto-tiny-ours-*--ner.html")
+    """NER of ours: 2 configs × 2 seeds in its section; the dev-selected config's seeds are `selected`."""
+    (page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
     twin = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    assert [t["task"]["name"] for t in twin["tasks"]] == list(TASK_ORDER)  # all of ours, in the board's order
+    (section,) = [t for t in twin["tasks"] if t["task"]["name"] == "ner"]
+    runs = _records(section["runs"])
     ours = [r for r in site["snapshot"].runs if r.submission == OURS and r.task == "ner"]
-    assert [r["id"] for r in twin["runs"]] == [r.id for r in ours]
+    assert [r["id"] for r in runs] == [r.id for r in ours]
     chosen = {r.id for r in ours if r.hparams["learning_rate"] == 5e-5}  # dev 80, 82 beat 79, 80
-    assert {r["id"] for r in twin["runs"] if r["selected"]} == chosen
-    assert all(r["counted"] for r in twin["runs"])
-    assert [r["test_score"] for r in twin["runs"]] == [70.0, 72.0, 90.0, 91.0]
-    assert len(twin["provenance"]) == 1 and {r["provenance"] for r in twin["runs"]} == {"P1"}
+    assert {r["id"] for r in runs if r["selected"]} == chosen
+    assert all(r["counted"] for r in runs)
+    assert [r["test_score"] for r in runs] == [70.0, 72.0, 90.0, 91.0]
+    # nested metrics and durations are spread into one column per key path, for every run of the section
+    for metric in get_task("ner").score_metrics:
+        assert [(r[f"metrics.dev.{metric}"], r[f"metrics.test.{metric}"]) for r in runs] == [
+            (80.0, 70.0), (82.0, 72.0), (79.0, 90.0), (80.0, 91.0)
+        ]  # fmt: skip
+    assert "metrics" not in section["runs"]["columns"] and "durations" not in section["runs"]["columns"]
+    assert len({r["provenance"] for r in runs}) == 1  # NER's spec and data: one provenance for its runs
+    assert len(twin["provenance"]) == len(TASK_ORDER)  # each task's spec hash makes its own
+    # the two configs are stated once each, and every run names its own
+    configs = {c["key"]: c["hparams"] for c in twin["configs"]}
+    assert sorted(configs.values(), key=str) == sorted(
+        [{"learning_rate": 5e-5, "batch_size": 16}, {"learning_rate": 1e-5, "batch_size": 16}], key=str
+    )
+    assert [configs[r["config"]] for r in runs] == [r.hparams for r in ours]
     html = page.read_text(encoding="utf-8")
     for run in ours:  # each run has an anchor, and the model page's config table links the page
         assert f'id="run-{run.id}"' in html
     model_html = next(site["out"].glob("models/albeto-tiny-ours-*.html")).read_text(encoding="utf-8")
-    assert f'href="../runs/{page.name}"' in model_html
+    assert f'href="../runs/{page.name}#runs-ner"' in model_html
+
+
+def test_records_write_one_table_and_spread_nested_fields_into_key_path_columns():
+    from glues_bench.site.pages import Records, page_json
+
+    @dataclasses.dataclass(frozen=True)
+    class Row:
+        id: int
+        metrics: dict | None
+        note: str | None
+
+    second = {"test": {"f1": 0.25, "em": 0.0}}
+    rows = (Row(1, {"dev": {"f1": 0.5}}, "a"), Row(2, second, None), Row(3, None, "c"))
+    assert page_json(Records(Row, rows)) == {
+        "columns": ["id", "metrics", "note"],
+        "rows": [[1, {"dev": {"f1": 0.5}}, "a"], [2, second, None], [3, None, "c"]],
+    }
+    assert page_json(Records(Row, rows, spread=("metrics",))) == {
+        "columns": ["id", "note", "metrics.dev.f1", "metrics.test.em", "metrics.test.f1"],
+        "rows": [[1, "a", 0.5, None, None], [2, None, None, 0.0, 0.25], [3, "c", None, None, None]],
+    }
+    assert page_json(Records(Row, (), spread=("metrics",))) == {"columns": ["id", "note"], "rows": []}
 
 
 def test_rebuild_removes_stale_files_and_refuses_foreign_folders(site: dict, tmp_path: Path):
@@ -413,6 +474,33 @@ def test_clicking_a_header_sorts_the_column_with_missing_values_last(site: dict)
     values = [float(v.split(" ")[0]) for v in ner[:-1]]
     assert values == sorted(values)
     assert rows[0]["name"] == OURS  # 71.00, the lowest NER score
+
+
+def test_a_numeric_column_without_sort_keys_sorts_by_its_numbers_with_dashes_last(site: dict):
+    """Runs pages' Dev and Test cells carry no data-sort: sort.js sorts them by the number their text starts
+    with (10 after 9.5, not before it as text would), and "—" (no score) last in either direction."""
+    (runs_page,) = site["out"].glob("runs/albeto-tiny-ours-*.html")
+    header = '<th data-type="number" scope="col">Test</th>'
+    html = runs_page.read_text(encoding="utf-8")
+    assert header in html and "<td>70.00</td>" in html and 'data-sort="70' not in html
+    texts = ("9.50", "—", "10.00", "72.00 ± 1.41", "—", "0.25")
+    cells = "".join(f"<tr><td>{text}</td></tr>" for text in texts)
+    click = "var th = document.querySelector('th'); th.click();"
+    orders = {}
+    for clicks in (1, 2):
+        probe = site["out"] / "runs" / f"sort_probe_{clicks}.html"
+        probe.write_text(
+            f'<!doctype html><table class="sortable"><thead><tr>{header}</tr></thead><tbody>{cells}</tbody>'
+            f'</table><script src="../static/sort.js"></script><script>{click * clicks}</script>',
+            encoding="utf-8",
+        )
+        try:
+            dom = _dump_dom(probe)
+        finally:
+            probe.unlink()
+        orders[clicks] = [c.split("</td>")[0] for c in dom.split("<tbody>", 1)[1].split("<td>")[1:]]
+    assert orders[1] == ["0.25", "9.50", "10.00", "72.00 ± 1.41", "—", "—"]
+    assert orders[2] == ["72.00 ± 1.41", "10.00", "9.50", "0.25", "—", "—"]
 
 
 def test_index_cells_show_the_documents_numbers(site: dict, capsys: pytest.CaptureFixture[str]):

@@ -1,7 +1,7 @@
 """`build_site(snapshot, out_dir)`: typed pages → Jinja2 (autoescaped) → HTML, plus JSON twins and the plots.
 
 The output is a pure function of the snapshot (and the out dir, which prediction links are relative
-to): no clock, sorted keys, deterministic SVGs. One page per model × task holds that cell's runs, so
+to): no clock, sorted keys, deterministic SVGs. One page per model holds its runs (a section per task), so
 the file count grows with models, not runs.
 
 Rebuilding replaces the files of the previous build, safely:
@@ -57,6 +57,7 @@ def environment() -> Environment:
     env.filters.update(pages.TEMPLATE_FILTERS)
     env.filters["hparams_text"] = pages.hparams_text
     env.filters["memory"] = pages.memory_text
+    env.filters["model_href"] = pages.model_href
     env.filters["sortkey"] = lambda v: "" if v is None else repr(float(v))
     env.globals["nav_tasks"] = [{"name": n, "column": s.paper_column} for n, s in all_tasks().items()]
     return env
@@ -100,9 +101,11 @@ def build_site(
         slug = pages.model_slug(submission.name)
         page(f"models/{slug}.html", "model.html.j2", pages.model_page(submission, board, snapshot, context))
     runs_dir = (out_dir / "runs").resolve()
-    for (model, task), runs in sorted(context.cells.items()):
-        path = pages.runs_href(model, task)
-        page(path, "runs.html.j2", pages.runs_page(model, task, runs, context, runs_dir))
+    by_model: dict[str, dict[str, Any]] = {}
+    for (model, task), runs in context.cells.items():
+        by_model.setdefault(model, {})[task] = runs
+    for model, cells in sorted(by_model.items()):
+        page(pages.runs_page_path(model), "runs.html.j2", pages.runs_page(model, cells, context, runs_dir))
     static = resources.files("glues_bench.site") / "static"
     for name in STATIC_FILES:
         files[f"static/{name}"] = (static / name).read_text(encoding="utf-8")

@@ -13,12 +13,12 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from glues_bench.board import (
@@ -44,6 +44,8 @@ from glues_bench.site.tables import DataTable, Download, download_links, leaderb
 from glues_bench.store.records import PredictionRecord, RunRecord, Snapshot, SubmissionRecord
 from glues_bench.tasks import all_tasks
 
+R = TypeVar("R")
+
 __all__ = [
     "INDEX_TABLES",
     "PAGE_TYPES",
@@ -51,24 +53,24 @@ __all__ = [
     "Cell",
     "ConfigRow",
     "EfficiencyCells",
-    "InHouseNote",
     "IndexPage",
     "IndexRow",
     "ModelPage",
     "ModelSummary",
     "ModelTask",
-    "PredictionLink",
     "Provenance",
+    "Records",
     "ReportedValue",
+    "RunConfig",
     "RunGroup",
     "RunRow",
     "RunsPage",
     "SelectedResult",
     "SiteContext",
-    "SubmissionInfo",
     "TaskColumn",
     "TaskInfo",
     "TaskPage",
+    "TaskRuns",
     "ValidationCurveView",
     "ValidationPoint",
     "efficiency_cells",
@@ -91,9 +93,12 @@ __all__ = [
     "run_anchor",
     "run_group",
     "run_href",
+    "runs_anchor",
     "runs_href",
     "runs_page",
+    "runs_page_path",
     "site_context",
+    "task_column",
     "task_href",
     "task_page",
     "throughput_points",
@@ -103,18 +108,72 @@ __all__ = [
 
 def page_json(page: Any) -> Any:
     """The JSON-able form of a page (or any part of one): dataclasses become dicts, tuples lists,
-    recursively (what `dataclasses.asdict` gives, without its deep copies)."""
+    `Records` tables, recursively (what `dataclasses.asdict` gives, without its deep copies)."""
     return json.loads(page_json_text(page))
 
 
 def page_json_text(page: Any) -> str:
     """A page's JSON twin as text (one line, sorted keys). The C encoder walks the page and calls
-    `_shallow_dict` only for dataclasses: no Python recursion over the dicts and lists of thousands
-    of runs, and no `indent` (which switches `json` to its pure-Python encoder)."""
-    return json.dumps(page, default=_shallow_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    `_json_default` only for dataclasses and datetimes: no Python recursion over the dicts and lists of
+    thousands of runs, and no `indent` (which switches `json` to its pure-Python encoder)."""
+    return json.dumps(page, default=_json_default, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _shallow_dict(value: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Records(Generic[R]):
+    """A list of records of one dataclass type that may run to thousands (the runs of a page): templates
+    iterate the records; the JSON twin writes them as one table, `{"columns": [field, …], "rows": [[value,
+    …], …]}`, each field name once rather than once per record (pandas' `DataFrame(rows, columns=columns)`
+    reads it back). A field named in `spread` (nested dicts, e.g. `metrics` {split: {metric: value}}) is
+    written as one column per key path instead (`metrics.test.f1`; null where a record lacks it)."""
+
+    record_type: type[R]
+    items: tuple[R, ...]
+    spread: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def table(self) -> dict[str, list[Any]]:
+        plain = [c for c in _field_names(self.record_type) if c not in self.spread]
+        paths = [
+            (field, path)
+            for field in self.spread
+            for path in sorted({p for r in self.items for p in _leaf_paths(getattr(r, field))})
+        ]
+        return {
+            "columns": plain + [".".join((field, *path)) for field, path in paths],
+            "rows": [
+                [getattr(r, c) for c in plain] + [_at(getattr(r, field), path) for field, path in paths]
+                for r in self.items
+            ],
+        }
+
+
+def _leaf_paths(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaf_paths(inner, (*prefix, str(key)))
+    elif prefix:
+        yield prefix
+
+
+def _at(value: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Records):
+        return value.table()
+    if isinstance(value, datetime):
+        return value.isoformat()
     names = _field_names(type(value))  # TypeError for anything but a dataclass instance, as json expects
     return {name: getattr(value, name) for name in names}
 
@@ -141,17 +200,27 @@ def model_href(name: str) -> str:
     return f"models/{model_slug(name)}.html"
 
 
+def runs_page_path(model: str) -> str:
+    """The page of every run of `model` (one page per model, a section per task: not one per run, and not
+    one per model × task, whose fixed part would grow the site with models × tasks)."""
+    return f"runs/{model_slug(model)}.html"
+
+
+def runs_anchor(task: str) -> str:
+    return f"runs-{task}"
+
+
 def runs_href(model: str, task: str) -> str:
-    """The page of every run of `model` on `task` (one page per model × task, not one per run)."""
-    return f"runs/{model_slug(model)}--{task}.html"
+    """The section of `model`'s runs page holding its runs on `task`."""
+    return f"{runs_page_path(model)}#{runs_anchor(task)}"
 
 
 def run_anchor(run_id: int) -> str:
     return f"run-{run_id}"
 
 
-def run_href(model: str, task: str, run_id: int) -> str:
-    return f"{runs_href(model, task)}#{run_anchor(run_id)}"
+def run_href(model: str, run_id: int) -> str:
+    return f"{runs_page_path(model)}#{run_anchor(run_id)}"
 
 
 def task_href(task: str) -> str:
@@ -230,10 +299,17 @@ def _pretty_json(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class TaskColumn:
+    """A task as a table column and a link: its name, paper column, the metrics its score averages, page."""
+
     name: str
     column: str
     score_metrics: tuple[str, ...]
     href: str
+
+
+def task_column(task: str) -> TaskColumn:
+    spec = all_tasks()[task]
+    return TaskColumn(task, spec.paper_column, tuple(spec.score_metrics), task_href(task))
 
 
 @dataclass(frozen=True)
@@ -319,15 +395,6 @@ def efficiency_cells(row: LeaderboardRow, device: str | None) -> EfficiencyCells
 
 
 @dataclass(frozen=True)
-class InHouseNote:
-    """A model trained by us: its manifest notes carry the training budget, shown under the table."""
-
-    name: str
-    href: str
-    notes: str
-
-
-@dataclass(frozen=True)
 class IndexPage:
     """The main table. `document` is exactly `glues-bench leaderboard --json` (and the page's twin)."""
 
@@ -337,7 +404,8 @@ class IndexPage:
     rows: tuple[IndexRow, ...]
     limited_rows: tuple[IndexRow, ...]
     families: tuple[str, ...]
-    in_house: tuple[InHouseNote, ...]
+    in_house: tuple[SubmissionRecord, ...]
+    """Models trained by us: their manifest notes carry the training budget, shown under the table."""
     plot: str | None
     plot_points: tuple[PlotPoint, ...]
     efficiency_device: str | None
@@ -351,7 +419,6 @@ def index_page(
 ) -> IndexPage:
     """The index; `plot_file` names the score-vs-params plot when there are points to draw, and
     `throughput_plot_file` the score-vs-throughput one."""
-    specs = all_tasks()
     ranked = list(board.rows)
     baseline = [board.baseline] if board.baseline is not None else []
     points = plot_points(board)
@@ -359,18 +426,11 @@ def index_page(
     return IndexPage(
         title="GLUES leaderboard",
         document=leaderboard_json(board, snapshot.last_updated),
-        tasks=tuple(
-            TaskColumn(t, specs[t].paper_column, tuple(specs[t].score_metrics), task_href(t))
-            for t in board.task_names
-        ),
+        tasks=tuple(task_column(t) for t in board.task_names),
         rows=_index_rows(ranked, ranked, board) + _index_rows(baseline, baseline, board),
         limited_rows=_index_rows(list(board.limited), list(board.limited), board),
         families=tuple(sorted({r.family for r in (*board.rows, *board.limited) if r.family})),
-        in_house=tuple(
-            InHouseNote(sub.name, model_href(sub.name), portable(sub.notes or "no notes in the manifest"))
-            for sub in snapshot.submissions
-            if sub.origin == "in-house"
-        ),
+        in_house=tuple(_shown_submission(s) for s in snapshot.submissions if s.origin == "in-house"),
         plot=plot_file if points else None,
         plot_points=points,
         efficiency_device=board.efficiency_device,
@@ -653,15 +713,14 @@ class SelectedResult:
     ci_text: str = ""
     mark: str = ""
     at_chance: bool = False
-    title: str = ""
 
 
 @dataclass(frozen=True)
 class TaskPage:
     title: str
     task: TaskInfo
-    selected: tuple[SelectedResult, ...]
-    run_groups: tuple[RunGroup, ...]
+    selected: Records[SelectedResult]
+    run_groups: Records[RunGroup]
     downloads: tuple[Download, ...] = ()
 
 
@@ -710,7 +769,6 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
             ci_text=format_ci(row.tasks[task].ci95),
             mark=tie_mark(row.tasks[task].tied_with_best, row.tasks[task].score == section_best(row)),
             at_chance=bool(row.tasks[task].at_chance),
-            title=_cell_title(row.tasks[task]),
         )
         for row in rows
     ]
@@ -725,11 +783,14 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
             variants=tuple(v.name for v in spec.variants),
             spec_hash=resolved.spec_hash,
         ),
-        selected=tuple(selected),
-        run_groups=tuple(
-            run_group(model, task, runs, context)
-            for (model, name), runs in sorted(context.cells.items())
-            if name == task
+        selected=Records(SelectedResult, tuple(selected)),
+        run_groups=Records(
+            RunGroup,
+            tuple(
+                run_group(model, task, runs, context)
+                for (model, name), runs in sorted(context.cells.items())
+                if name == task
+            ),
         ),
         downloads=download_links(task_href(task), TASK_TABLES),
     )
@@ -740,34 +801,21 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
 
 @dataclass(frozen=True)
 class ConfigRow:
+    """One config of a model × task's grid: its seeds' dev and test means (± sd), and their runs."""
+
     config_key: str
+    chosen: bool  # the config dev selected
     hparams_text: str
     seeds: tuple[int, ...]
     dev_text: str
     test_text: str
-    chosen: bool
     run_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
-class ModelTask:
-    name: str
-    column: str
-    href: str
-    text: str
-    result: dict[str, Any] | None
-    hparams_text: str
-    dev_text: str
-    runs_href: str | None
-    """The page of this model's runs on the task; None when it has no run there."""
-    configs: tuple[ConfigRow, ...]
-    ci_text: str = ""
-    title: str = ""
-    evp: ValidationCurveView | None = None
-
-
-@dataclass(frozen=True)
 class ValidationPoint:
+    """The curve at k configs drawn: the expected best dev score, its sd, and the expected test score."""
+
     k: int
     expected_dev: float
     dev_std: float
@@ -780,7 +828,7 @@ class ValidationCurveView:
     """Expected validation performance (Dodge et al. 2019) of one model × task's grid: the expected best dev
     score over k configs drawn from those tried (and the test score of that pick), as a table and an SVG."""
 
-    points: tuple[ValidationPoint, ...]
+    points: Records[ValidationPoint]
     n_configs: int
     svg_dev: str  # polyline points in a 300 × 120 box
     svg_test: str
@@ -789,22 +837,20 @@ class ValidationCurveView:
 
 
 @dataclass(frozen=True)
-class SubmissionInfo:
-    name: str
-    family: str | None
-    origin: str
-    checkpoint_path: str | None
-    hub_id: str | None
-    hub_revision: str | None
-    checkpoint_sha256: str | None
-    params_total: int | None
-    params_non_embedding: int | None
-    params_as_printed: str | None
-    licence: str | None
-    notes: str | None
-    manifest: dict[str, Any] | None
-    created_at: str | None
-    updated_at: str | None
+class ModelTask:
+    """One task on a model's page: the selected result, and the configs of the grid behind it."""
+
+    task: TaskColumn
+    text: str
+    result: dict[str, Any] | None
+    hparams_text: str
+    dev_text: str
+    runs_href: str | None
+    """The page of this model's runs on the task; None when it has no run there."""
+    configs: Records[ConfigRow]
+    ci_text: str = ""
+    title: str = ""
+    evp: ValidationCurveView | None = None
 
 
 @dataclass(frozen=True)
@@ -834,12 +880,12 @@ class ReportedValue:
 @dataclass(frozen=True)
 class ModelPage:
     title: str
-    submission: SubmissionInfo
+    submission: SubmissionRecord
     manifest_text: str | None
     summary: ModelSummary
     tasks: tuple[ModelTask, ...]
     reported: tuple[ReportedValue, ...]
-    run_groups: tuple[RunGroup, ...]
+    run_groups: Records[RunGroup]
     efficiency: tuple[Efficiency, ...]
     """Speed and memory per device (`glues-bench profile`), sorted by device."""
     downloads: tuple[Download, ...] = ()
@@ -850,13 +896,11 @@ def model_page(
 ) -> ModelPage:
     row = next(r for r in _all_rows(board) if r.name == submission.name)
     tasks = []
-    for name, spec in all_tasks().items():
+    for name in all_tasks():
         result: TaskResult | None = row.tasks.get(name)
         tasks.append(
             ModelTask(
-                name=name,
-                column=spec.paper_column,
-                href=task_href(name),
+                task=task_column(name),
                 text=format_cell(result),
                 result=task_result_json(result) if result else None,
                 hparams_text=hparams_text(result.hparams) if result else "—",
@@ -867,29 +911,26 @@ def model_page(
                 runs_href=runs_href(submission.name, name)
                 if (submission.name, name) in context.cells
                 else None,
-                configs=tuple(
-                    ConfigRow(
-                        config_key=c.config_key,
-                        hparams_text=hparams_text(c.hparams),
-                        seeds=tuple(c.seeds),
-                        dev_text=_stat_text(c.dev),
-                        test_text=_stat_text(c.test),
-                        chosen=c.config_key == result.config_key,
-                        run_ids=tuple(c.run_ids),
-                    )
-                    for c in (result.configs if result else ())
+                configs=Records(
+                    ConfigRow,
+                    tuple(
+                        ConfigRow(
+                            config_key=c.config_key,
+                            hparams_text=hparams_text(c.hparams),
+                            seeds=tuple(c.seeds),
+                            dev_text=_stat_text(c.dev),
+                            test_text=_stat_text(c.test),
+                            chosen=c.config_key == result.config_key,
+                            run_ids=tuple(c.run_ids),
+                        )
+                        for c in (result.configs if result else ())
+                    ),
                 ),
             )
         )
-    info = {f.name: getattr(submission, f.name) for f in dataclasses.fields(SubmissionInfo)}
-    info.update(created_at=iso(submission.created_at), updated_at=iso(submission.updated_at))
-    info = portable_value(info)
-    if info["checkpoint_path"] and Path(info["checkpoint_path"]).is_absolute():
-        # A folder on the machine that registered it: its last two parts say what it is, the rest is noise.
-        info["checkpoint_path"] = "…/" + "/".join(Path(info["checkpoint_path"]).parts[-2:])
     return ModelPage(
         title=submission.name,
-        submission=SubmissionInfo(**info),
+        submission=_shown_submission(submission),
         manifest_text=portable(_pretty_json(submission.manifest) or "")
         if submission.manifest is not None
         else None,
@@ -912,12 +953,26 @@ def model_page(
             if r.submission == submission.name
         ),
         efficiency=tuple(row.efficiency.values()),
-        run_groups=tuple(
-            run_group(submission.name, task, context.cells[(submission.name, task)], context)
-            for task in sorted({t for (m, t) in context.cells if m == submission.name}, key=_task_position)
+        run_groups=Records(
+            RunGroup,
+            tuple(
+                run_group(submission.name, task, context.cells[(submission.name, task)], context)
+                for task in sorted(
+                    {t for (m, t) in context.cells if m == submission.name}, key=_task_position
+                )
+            ),
         ),
         downloads=download_links(model_href(submission.name), MODEL_TABLES),
     )
+
+
+def _shown_submission(submission: SubmissionRecord) -> SubmissionRecord:
+    """The record as pages show it: data paths without this machine's folders, and an absolute checkpoint
+    folder cut to its last two parts (the rest names the machine that registered it, not the model)."""
+    shown = {f.name: portable_value(getattr(submission, f.name)) for f in dataclasses.fields(submission)}
+    if shown["checkpoint_path"] and Path(shown["checkpoint_path"]).is_absolute():
+        shown["checkpoint_path"] = "…/" + "/".join(Path(shown["checkpoint_path"]).parts[-2:])
+    return SubmissionRecord(**shown)
 
 
 def validation_curve(result: TaskResult | None) -> ValidationCurveView | None:
@@ -945,17 +1000,20 @@ def validation_curve(result: TaskResult | None) -> ValidationCurveView | None:
         )
 
     return ValidationCurveView(
-        points=tuple(
-            ValidationPoint(
-                k=int(k),
-                expected_dev=float(d),
-                dev_std=float(sd),
-                expected_test=float(t),
-                text=f"{fmt2(float(d))} ± {fmt2(float(sd))} / {fmt2(float(t))}",
-            )
-            for k, d, sd, t in zip(
-                curve.k, curve.expected_dev, curve.dev_std, curve.expected_test, strict=True
-            )
+        points=Records(
+            ValidationPoint,
+            tuple(
+                ValidationPoint(
+                    k=int(k),
+                    expected_dev=float(d),
+                    dev_std=float(sd),
+                    expected_test=float(t),
+                    text=f"{fmt2(float(d))} ± {fmt2(float(sd))} / {fmt2(float(t))}",
+                )
+                for k, d, sd, t in zip(
+                    curve.k, curve.expected_dev, curve.dev_std, curve.expected_test, strict=True
+                )
+            ),
         ),
         n_configs=n,
         svg_dev=polyline(curve.expected_dev),
@@ -996,7 +1054,7 @@ def page_tables(page: Any) -> tuple[DataTable, ...]:
                 "Per task",
                 ("task", "score", "sd", "n_seeds", "ci95", "protocol", "dev_score", "hparams"),
                 tuple(
-                    (t.name, *(t.result.get(k) if t.result else None for k in
+                    (t.task.name, *(t.result.get(k) if t.result else None for k in
                      ("score", "sd", "n_seeds", "ci95", "protocol", "dev_score")), t.hparams_text)
                     for t in page.tasks
                 ),
@@ -1026,37 +1084,42 @@ class Provenance:
     many seeds and configs states it once."""
 
     key: str
+    # what was measured
     checkpoint_sha256: str
     spec_version: int
     spec_hash: str
     data_fingerprint: dict[str, str] | None
-    library_versions: dict[str, str] | None
+    # with what code
     harness_version: str | None
     harness_git_sha: str | None
+    library_versions: dict[str, str] | None
+    # where, and by which rule its config was chosen
     device: str | None
     host: str | None
     selection_rule: str | None
 
 
 @dataclass(frozen=True)
-class PredictionLink(PredictionRecord):
-    """A prediction file with its link from the run's page."""
+class RunConfig:
+    """A config tried on the page, stated once: its runs (the seeds) name it by `key`."""
 
-    href: str = ""
+    key: str
+    hparams: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class RunRow:
-    """One run: its config, scores and state; its provenance is a `Provenance.key` of the page. Only
-    values (the template formats them): a page may hold thousands of runs, and its twin stays small."""
+    """One run: its state and scores; its config and provenance are keys (`RunConfig.key`,
+    `Provenance.key`) of the page. Only values (the template formats them): a page may hold thousands of
+    runs, and its twin stays small."""
 
     id: int
     variant: str
     status: str
     counted: bool
     selected: bool
+    config: str
     seed: int
-    hparams: dict[str, Any]
     dev_score: float | None
     test_score: float | None
     metrics: dict[str, dict[str, float]]
@@ -1067,77 +1130,106 @@ class RunRow:
     pid: int | None
     details: dict[str, Any] | None
     error: str | None
-    predictions: tuple[PredictionLink, ...]
+    predictions: tuple[PredictionRecord, ...]
+    """Each file's `path` relative to the page (its link)."""
     provenance: str
 
 
 @dataclass(frozen=True)
+class TaskRuns:
+    """The runs of the page's model on one task: a section of its runs page (`anchor`), one row per run."""
+
+    task: TaskColumn
+    anchor: str
+    runs: Records[RunRow]
+
+
+@dataclass(frozen=True)
 class RunsPage:
-    """Every run of one model on one task (any status, variant or spec), one row each."""
+    """Every run of one model (any task, status, variant or spec), a section per task; the configs and
+    provenances the runs share are listed once for the page."""
 
     title: str
     model: str
     model_href: str
-    task: str
-    task_href: str
+    configs: tuple[RunConfig, ...]
     provenance: tuple[Provenance, ...]
-    runs: tuple[RunRow, ...]
+    tasks: tuple[TaskRuns, ...]
 
 
 _PROVENANCE_FIELDS = tuple(f.name for f in dataclasses.fields(Provenance) if f.name != "key")
+# RunRow fields copied from the run record under the same name (the rest are derived in `runs_page`).
+_RUN_COPIED = ("id", "variant", "status", "seed", "metrics", "attempt", "duration_s", "durations")
+_RUN_COPIED += ("pid", "error")
+
+
+def _key_in(table: dict[Any, Any], prefix: str, identity: Any, make: Callable[[str], Any]) -> str:
+    """The key (`P1`, `C2`, …) of the value `identity` stands for in `table` (distinct values in order of
+    first use), adding `make(key)` when new."""
+    if identity not in table:
+        table[identity] = make(f"{prefix}{len(table) + 1}")
+    return table[identity].key
+
+
+def _hashable(value: Any) -> Any:
+    """A JSON-like value as something a dict can key on (a dict as its sorted items, a list as a tuple)."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
 
 
 def runs_page(
-    model: str, task: str, runs: Sequence[RunRecord], context: SiteContext, page_dir: Path
+    model: str, cells: Mapping[str, Sequence[RunRecord]], context: SiteContext, page_dir: Path
 ) -> RunsPage:
-    """Prediction links are relative to the page, so the site works from disk."""
-    provenances: dict[str, Provenance] = {}
-    rows = []
-    for run in runs:
-        values = portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
-        identity = json.dumps(values, sort_keys=True, default=str)
-        if identity not in provenances:
-            provenances[identity] = Provenance(key=f"P{len(provenances) + 1}", **values)
-        dev, test = _split_score(run, "dev"), _split_score(run, "test")
-        rows.append(
-            RunRow(
-                id=run.id,
-                variant=run.variant,
-                status=run.status,
-                counted=run.id in context.counted,
-                selected=run.id in context.selected,
-                seed=run.seed,
-                hparams=run.hparams,
-                dev_score=dev,
-                test_score=test,
-                metrics=run.metrics,
-                attempt=run.attempt,
-                finished_at=iso(run.finished_at),
-                duration_s=run.duration_s,
-                durations=run.durations,
-                pid=run.pid,
-                details=portable_value(run.details),
-                error=run.error,
-                predictions=tuple(
-                    PredictionLink(
-                        split=p.split,
-                        path=p.path,
-                        sha256=p.sha256,
-                        href=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()),
-                    )
-                    for p in run.predictions
+    """The runs page of `model` from its runs per task (`cells`); prediction links are relative to the page,
+    so the site works from disk."""
+    provenances: dict[Any, Provenance] = {}
+    configs: dict[Any, RunConfig] = {}
+
+    def row(run: RunRecord) -> RunRow:
+        provenance = tuple(_hashable(getattr(run, name)) for name in _PROVENANCE_FIELDS)
+        return RunRow(
+            **{name: getattr(run, name) for name in _RUN_COPIED},
+            counted=run.id in context.counted,
+            selected=run.id in context.selected,
+            config=_key_in(configs, "C", _hashable(run.hparams), lambda key: RunConfig(key, run.hparams)),
+            dev_score=_split_score(run, "dev"),
+            test_score=_split_score(run, "test"),
+            finished_at=iso(run.finished_at),
+            details=portable_value(run.details),
+            # The stored path made relative to the page (a link: the site works from disk, and names no folder
+            # of the machine that built it).
+            predictions=tuple(
+                dataclasses.replace(p, path=quote(Path(os.path.relpath(p.path, page_dir)).as_posix()))
+                for p in run.predictions
+            ),
+            provenance=_key_in(
+                provenances,
+                "P",
+                provenance,
+                lambda key: Provenance(
+                    key, **portable_value({name: getattr(run, name) for name in _PROVENANCE_FIELDS})
                 ),
-                provenance=provenances[identity].key,
-            )
+            ),
         )
+
+    sections = tuple(
+        TaskRuns(
+            task=task_column(task),
+            anchor=runs_anchor(task),
+            runs=Records(RunRow, tuple(row(run) for run in cells[task]), spread=("metrics", "durations")),
+        )
+        for task in sorted(cells, key=_task_position)
+    )
     return RunsPage(
-        title=f"Runs of {model} on {task}",
+        title=f"Runs of {model}",
         model=model,
         model_href=model_href(model),
-        task=task,
-        task_href=task_href(task),
+        configs=tuple(configs.values()),
         provenance=tuple(provenances.values()),
-        runs=tuple(rows),
+        tasks=sections,
     )
 
 

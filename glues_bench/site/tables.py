@@ -1,5 +1,6 @@
 """Every table of the site as a download: a CSV and a JSON file next to its page (`index.leaderboard.csv`,
-`tasks/xnli.selected.json`, …), with unrounded numbers.
+`tasks/xnli.selected.json`, …), with unrounded numbers. The JSON is `{"title", "columns": [name, …], "rows":
+[[value, …], …]}`, the shape of the page twins' tables.
 
 The index's tables are written from the JSON contract's rows (`leaderboard --json`), so a downloaded CSV
 row holds exactly the numbers of the document: floats as `repr` (they read back to the same double),
@@ -74,13 +75,12 @@ def table_files(page_path: str, tables: Sequence[DataTable]) -> dict[str, str]:
     files = {}
     for table in tables:
         files[f"{base}.{table.name}.csv"] = csv_text(table)
-        document = {
-            "title": table.title,
-            "columns": list(table.columns),
-            "rows": [dict(zip(table.columns, row, strict=True)) for row in table.rows],
-        }
+        # The shape of the page twins' tables: the column names once, then one list of values per row.
+        rows = [list(row) for row in table.rows]
+        document = {"title": table.title, "columns": list(table.columns), "rows": rows}
+        # One line, as the page twins: `indent` switches json to its pure-Python encoder and doubles the size.
         files[f"{base}.{table.name}.json"] = (
-            json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
         )
     return files
 

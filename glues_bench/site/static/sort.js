@@ -1,11 +1,13 @@
-// Click a header to sort its column; click again to reverse. Empty cells always sort last.
+// Click a header to sort its column; click again to reverse. Empty cells (and "—") always sort last.
+// A cell sorts by its data-sort attribute, else by its text (numeric columns: the number it starts with).
 (function () {
   "use strict";
   function key(cell, numeric) {
     var raw = cell.getAttribute("data-sort");
     if (raw === null) { raw = cell.textContent.trim(); }
     if (!numeric) { return raw.toLowerCase(); }
-    return raw === "" ? null : parseFloat(raw);
+    var value = parseFloat(raw);
+    return isNaN(value) ? null : value;
   }
   var tables = document.querySelectorAll("table.sortable");
   Array.prototype.forEach.call(tables, function (table) {
