@@ -24,7 +24,9 @@ from glues_bench.pretrain.albert import (
 )
 from glues_bench.pretrain.corpus import (
     CorpusSource,
+    HubColumn,
     detokenize,
+    load_documents,
     parse_corpus_source,
     read_conll_documents,
     read_text_documents,
@@ -199,18 +201,31 @@ def test_tokenizer_shrinks_vocabulary_on_small_corpora(tmp_path: Path) -> None:
 
 def test_corpus_sources(tmp_path: Path) -> None:
     source = parse_corpus_source("hf:wikimedia/wikipedia/20231101.es:train:text@" + "a" * 40)
-    assert (source.location, source.hf_config, source.hf_split, source.hf_column) == (
-        "wikimedia/wikipedia",
-        "20231101.es",
-        "train",
-        "text",
-    )
+    hub = HubColumn("wikimedia/wikipedia", "20231101.es", "train", "text", "a" * 40)
+    assert source == CorpusSource("hf", "wikimedia/wikipedia", hub)
+    assert source.describe() == "hf:wikimedia/wikipedia/20231101.es:train:text@" + "a" * 40
     with pytest.raises(PretrainError, match="hf:NAME"):
         parse_corpus_source("hf:wikimedia/wikipedia")
     with pytest.raises(PretrainError, match="not found"):
         parse_corpus_source("conll:nowhere/esp.train", data_dir=tmp_path)
     (tmp_path / "c.txt").write_text("hola\n")
     assert parse_corpus_source("c.txt", data_dir=tmp_path) == CorpusSource("text", str(tmp_path / "c.txt"))
+
+
+def test_hf_corpus_reads_its_column_through_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An `hf:` source goes through `datasets.load_dataset` (here a local folder, which it treats like a
+    hub repo): the named column's rows become documents, and a missing column is one clear error."""
+    import json
+
+    (tmp_path / "corpus" / "data").mkdir(parents=True)
+    rows = [{"text": "Hola mundo. Esto es una prueba.\nOtra línea.", "id": 1}, {"text": "", "id": 2}]
+    (tmp_path / "corpus/data/train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    documents = load_documents(parse_corpus_source("hf:corpus:train:text"))
+    assert documents == [["Hola mundo.", "Esto es una prueba.", "Otra línea."]]  # empty row: none
+    with pytest.raises(PretrainError, match="no column 'body'"):
+        load_documents(parse_corpus_source("hf:corpus:train:body"))
 
 
 def test_text_corpus_round_trip_and_detokenize(tmp_path: Path) -> None:

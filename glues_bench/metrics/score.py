@@ -35,10 +35,10 @@ TokenMode = Literal["word", "subtoken"]
 class ScoreResult:
     """Metrics in percent (0-100); `score` is the mean of the spec's `score_metrics`."""
 
+    score: float
+    metrics: dict[str, float]
     n_examples: int
     n_missing: int
-    metrics: dict[str, float]
-    score: float
 
 
 def score_predictions(

@@ -30,15 +30,16 @@ from glues_bench.tasks.spec import TaskType
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+")
-DEFAULT_NGRAM = 13
-DEFAULT_MIN_WORDS = 8
+DEFAULT_NGRAM = 13  # GPT-3's shingle length
+DEFAULT_MIN_WORDS = 8  # a shorter document is too generic to count as one shingle
 DEFAULT_DOC_THRESHOLD = 0.5
-EVAL_SPLITS = ("dev", "test")
-"""The splits a benchmark is scored on: what a pretraining corpus must not contain."""
+EVAL_SPLITS = ("dev", "test")  # what a benchmark is scored on, so what a corpus must not contain
 
 
 @dataclass(frozen=True)
 class EvalDocument:
+    """One piece of evaluation text, checked on its own."""
+
     set_name: str  # "xquad/test"
     doc_id: str  # "<example id>:context"
     text: str

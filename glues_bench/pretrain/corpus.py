@@ -31,21 +31,31 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'«¿¡(A-ZÁÉÍÓÚÑ0-9])")
 
 
 @dataclass(frozen=True)
+class HubColumn:
+    """One text column of one split of a hub dataset (`NAME[/CONFIG]:SPLIT:COLUMN[@REVISION]`)."""
+
+    name: str
+    config: str | None
+    split: str
+    column: str
+    revision: str | None  # None: the default branch, whatever it holds today
+
+    def describe(self) -> str:
+        name = f"{self.name}/{self.config}" if self.config else self.name
+        return f"hf:{name}:{self.split}:{self.column}@{self.revision or 'unpinned'}"
+
+
+@dataclass(frozen=True)
 class CorpusSource:
-    """Where a corpus comes from: `text:PATH`, `conll:PATH` or `hf:NAME[/CONFIG]:SPLIT:COLUMN[@REVISION]`."""
+    """Where a corpus comes from: `text:PATH`, `conll:PATH` or `hf:NAME[/CONFIG]:SPLIT:COLUMN[@REVISION]`
+    (`hub` is set for the last kind only)."""
 
     kind: str
     location: str
-    hf_config: str | None = None
-    hf_split: str = "train"
-    hf_column: str = "text"
-    hf_revision: str | None = None
+    hub: HubColumn | None = None
 
     def describe(self) -> str:
-        if self.kind != "hf":
-            return f"{self.kind}:{self.location}"
-        name = f"{self.location}/{self.hf_config}" if self.hf_config else self.location
-        return f"hf:{name}:{self.hf_split}:{self.hf_column}@{self.hf_revision or 'unpinned'}"
+        return self.hub.describe() if self.hub is not None else f"{self.kind}:{self.location}"
 
 
 def parse_corpus_source(spec: str, data_dir: Path | None = None) -> CorpusSource:
@@ -72,24 +82,18 @@ def _parse_hf_source(spec: str, rest: str) -> CorpusSource:
     name, split, column = parts
     owner_name = name.split("/")
     config = owner_name[2] if len(owner_name) == 3 else None
-    return CorpusSource(
-        kind="hf",
-        location="/".join(owner_name[:2]),
-        hf_config=config,
-        hf_split=split,
-        hf_column=column,
-        hf_revision=revision or None,
-    )
+    location = "/".join(owner_name[:2])
+    return CorpusSource("hf", location, HubColumn(location, config, split, column, revision or None))
 
 
 def load_documents(source: CorpusSource) -> list[Document]:
     """Every document of the source, each a non-empty list of sentences."""
-    if source.kind == "text":
-        documents = read_text_documents(Path(source.location))
+    if source.hub is not None:
+        documents = read_hf_documents(source.hub)
     elif source.kind == "conll":
         documents = read_conll_documents(Path(source.location))
     else:
-        documents = read_hf_documents(source)
+        documents = read_text_documents(Path(source.location))
     if not documents:
         raise PretrainError(f"corpus {source.describe()}: no text found")
     return documents
@@ -157,21 +161,17 @@ def detokenize(words: Sequence[str]) -> str:
     return _NO_SPACE_AFTER.sub(r"\1", text)
 
 
-def read_hf_documents(source: CorpusSource) -> list[Document]:
+def read_hf_documents(hub: HubColumn) -> list[Document]:
     """A hub dataset whose rows are documents; paragraphs and sentences are split heuristically."""
     import datasets
 
     try:
-        dataset = datasets.load_dataset(
-            source.location, source.hf_config, split=source.hf_split, revision=source.hf_revision
-        )
+        dataset = datasets.load_dataset(hub.name, hub.config, split=hub.split, revision=hub.revision)
     except (OSError, ValueError) as exc:  # offline, not found, bad split name
-        raise PretrainError(f"corpus {source.describe()}: cannot load ({exc})") from exc
-    if source.hf_column not in dataset.column_names:
-        raise PretrainError(
-            f"corpus {source.describe()}: no column {source.hf_column!r} (has {dataset.column_names})"
-        )
-    return [doc for doc in (split_sentences(text) for text in dataset[source.hf_column]) if doc]
+        raise PretrainError(f"corpus {hub.describe()}: cannot load ({exc})") from exc
+    if hub.column not in dataset.column_names:
+        raise PretrainError(f"corpus {hub.describe()}: no column {hub.column!r} (has {dataset.column_names})")
+    return [doc for doc in (split_sentences(text) for text in dataset[hub.column]) if doc]
 
 
 def split_sentences(text: str) -> Document:
