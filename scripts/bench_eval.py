@@ -197,6 +197,7 @@ def bench_eval(
         print(f"  {label:<28}{timing.rate()}  product/this {ratio:5.2f}  agree {agree}/{len(reference)}")
         if agree != len(reference):
             print(f"  WARNING: {label} disagrees with the product on {len(reference) - agree} examples")
+    few_batches_warning(len(encoded.features), EVAL_BATCH_SIZE, "--eval-examples")
     product = timings["product predict"].median
     return timings["bare sorted loop"].median / product, timings["Trainer.predict dynamic"].median / product
 
@@ -314,10 +315,25 @@ def bench_train(task, model, tokenizer, dataset, max_length: int, args) -> tuple
     product = timings["product finetune"].median
     for label, timing in timings.items():
         print(f"  {label:<28}{timing.rate()}  product/this {timing.median / product:5.2f}")
+    few_batches_warning(n_features, hparams.batch_size, "--train-examples")
     return timings["bare loop"].median / product, timings["Trainer.train dynamic"].median / product
 
 
 # -- shared ------------------------------------------------------------------------------------------
+
+
+MIN_BATCHES = 4
+
+
+def few_batches_warning(n_features: int, batch_size: int, option: str) -> None:
+    """The product's edge over `Trainer` is length-sorted (or length-grouped) batches, which one or two
+    batches cannot show: say so rather than print a ratio that means nothing."""
+    n_batches = -(-n_features // batch_size)
+    if n_batches < MIN_BATCHES:
+        print(
+            f"  NOTE: {n_features} features make {n_batches} batch(es) of {batch_size}: too few for length "
+            f"sorting to matter, so this ratio understates the product; raise {option}"
+        )
 
 
 def interleave(paths: dict[str, Callable[[], Any]], repeats: int, examples: int, fewer: dict | None = None):
