@@ -182,7 +182,7 @@ def upgrade(engine: Engine) -> None:
                 _sqlite_foreign_keys(connection, on=False)
             try:
                 with connection.begin():
-                    if not sqlite:
+                    if connection.dialect.name == "postgresql":
                         connection.execute(
                             text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                         )
