@@ -78,7 +78,10 @@ def main() -> None:
     parser.add_argument("--tasks", default=",".join(DEFAULT_TASKS), help="comma-separated, one per type")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: ../shared/data, else demo data")
     parser.add_argument(
-        "--eval-examples", type=int, default=192, help="test examples per task (QA: /4); several eval batches"
+        "--eval-examples",
+        type=int,
+        default=192,
+        help="test examples per task, QA included (its windows are long, but a quarter would be one batch)",
     )
     parser.add_argument(
         "--train-examples",
@@ -126,7 +129,7 @@ def main() -> None:
             checkpoint, config=config
         )
         if args.only != "train":
-            n = args.eval_examples // 4 if qa else args.eval_examples
+            n = args.eval_examples
             test = load_split(task, "test", data_dir, limit=n).dataset
             limit, trainer = bench_eval(
                 task, model, tokenizer, test, max_length, args.repeats, args.pad_repeats
