@@ -325,7 +325,7 @@ def bench_train(task, model, tokenizer, dataset, max_length: int, args) -> tuple
 # -- shared ------------------------------------------------------------------------------------------
 
 
-MIN_BATCHES = 4
+MIN_BATCHES = 3
 
 
 def few_batches_warning(n_features: int, batch_size: int, option: str) -> None:
