@@ -117,11 +117,13 @@ def _read_hub(
 
 
 def read_gold_file(task: ResolvedTask, path: Path) -> Dataset:
-    """One file in the format of the task's local source, e.g. a gold file for `glues-bench score`."""
-    local = next((s.local for s in (task.splits[n] for n in ("test", "dev", "train")) if s.local), None)
-    if local is None:
+    """One file in the format of the task's local source, e.g. a gold file for `glues-bench score`; read
+    through the split's quirks exactly as `load_split` reads it, so ids name the same rows a run scored."""
+    source = next((s for s in (task.splits[n] for n in ("test", "dev", "train")) if s.local), None)
+    if source is None or source.local is None:
         raise DataError(f"task {task.name} ({task.variant}) has no local file format; cannot read {path}")
-    return _finish(task, _read_local(task, local, (path,), None), None, str(path), (path,)).dataset
+    parts, _ = _filter_parts(_read_parts(task, source.local, (path,), None), source)
+    return _finish(task, _concatenate(parts, (path,)), None, str(path), (path,)).dataset
 
 
 def local_files(data_dir: Path, local: LocalSource) -> tuple[Path, ...]:
@@ -190,12 +192,6 @@ def _filter_parts(parts: list[Columns], source: SplitSource) -> tuple[list[Colum
         for quirk, n in dropped.items():
             total[quirk] = total.get(quirk, 0) + n
     return filtered, total
-
-
-def _read_local(
-    task: ResolvedTask, local: LocalSource, files: tuple[Path, ...], limit: int | None
-) -> Columns:
-    return _concatenate(_read_parts(task, local, files, limit), files)
 
 
 def _read_parts(
