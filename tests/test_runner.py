@@ -276,3 +276,31 @@ def test_a_failing_run_is_recorded_then_redone_and_jobs_pickle(submission, tmp_p
     )
     outcome = pickle.loads(pickle.dumps(execute_job))(pickle.loads(pickle.dumps(work)))
     assert outcome.error is None and set(outcome.metrics) == {"dev", "test"}
+
+
+def test_the_data_baseline_is_fitted_once_per_task_not_once_per_model(
+    submission, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fitting a baseline reads the whole train split: two models on one task fit it once (and store it)."""
+    import glues_bench.board.baselines as baselines
+
+    fitted = []
+    real = baselines.compute_baseline
+
+    def counting(task, *args, **kwargs):
+        fitted.append(task.name)
+        return real(task, *args, **kwargs)
+
+    monkeypatch.setattr(baselines, "compute_baseline", counting)
+    store = open_store(f"sqlite:///{tmp_path / 'runs.db'}")
+    options = RunOptions(
+        grid="quick", data_dir=DEMO, artifacts_dir=tmp_path / "p", progress=False, threads=1, limit=20
+    )
+    other = submission.model_copy(update={"name": "tiny-test-2"})
+    summaries = run_benchmark(
+        store, [submission, other], [get_task("pawsx")], options, finetune_fn=_broken_finetune,
+        echo=lambda _: None,
+    )  # fmt: skip
+    assert [s.submission for s in summaries] == ["tiny-test", "tiny-test-2"]
+    assert fitted == ["pawsx"]
+    assert [b.task for b in store.snapshot().baselines] == ["pawsx"]
