@@ -390,9 +390,14 @@ def test_model_page_shows_the_expected_validation_performance(explore_site):
 
 def test_no_machine_paths_and_human_times(tmp_path: Path):
     data_dir = tmp_path / "somewhere" / "data"
+    checkpoint = tmp_path / "machine" / "ckpts" / "my-model"  # register records a checkpoint outside the repo
     db = f"sqlite:///{tmp_path / 'p.db'}"
     with open_store(db) as store:
         _model(store, FULL, 5_000_000)
+        store.upsert_submission(
+            FULL, origin="in-house", family="ALBETO", checkpoint_sha256="a" * 64, params_total=5_000_000,
+            checkpoint_path=str(checkpoint), manifest={"name": FULL, "checkpoint": str(checkpoint)}, now=T0,
+        )  # fmt: skip
         sources = {"train": f"{data_dir}/xnli/dev.tsv [:1992]", "test": f"{data_dir}/xnli/test.tsv"}
         run_id = _run(store, FULL, "xnli", 1, 50.0, details={"data_sources": sources, "train_note": "x"})
         snapshot = store.snapshot()
@@ -400,13 +405,16 @@ def test_no_machine_paths_and_human_times(tmp_path: Path):
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "2025-01-02 03:06 UTC" in index  # the newest finished run, for people
     for page in [*(tmp_path / "site").rglob("*.html"), *(tmp_path / "site").rglob("*.json")]:
-        assert str(data_dir) not in page.read_text(encoding="utf-8"), page
+        text = page.read_text(encoding="utf-8")
+        assert str(data_dir) not in text and str(tmp_path) not in text, page
     from glues_bench.site.pages import runs_page_path
 
     runs_page = (tmp_path / "site" / runs_page_path(FULL)).read_text(encoding="utf-8")
     assert f'id="run-{run_id}"' in runs_page and '<td data-sort="90.0">1 min 30 s</td>' in runs_page
     twin = (tmp_path / "site" / runs_page_path(FULL)).with_suffix(".json").read_text(encoding="utf-8")
     assert "<data-dir>/xnli/dev.tsv [:1992]" in twin
+    model_page = next((tmp_path / "site" / "models").glob("*.html")).read_text(encoding="utf-8")
+    assert model_page.count("…/ckpts/my-model") == 2  # the record's folder and the manifest's, both cut
 
 
 def test_backfill_recomputes_unit_statistics_from_stored_predictions(tmp_path: Path, capsys):

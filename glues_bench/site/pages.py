@@ -928,12 +928,11 @@ def model_page(
                 ),
             )
         )
+    shown = _shown_submission(submission)
     return ModelPage(
         title=submission.name,
-        submission=_shown_submission(submission),
-        manifest_text=portable(_pretty_json(submission.manifest) or "")
-        if submission.manifest is not None
-        else None,
+        submission=shown,
+        manifest_text=_pretty_json(shown.manifest) if shown.manifest is not None else None,
         summary=ModelSummary(
             rank=row.rank,
             average_text=fmt2(row.average) if row.complete else f"{row.n_tasks}/{len(board.task_names)}",
@@ -970,9 +969,20 @@ def _shown_submission(submission: SubmissionRecord) -> SubmissionRecord:
     """The record as pages show it: data paths without this machine's folders, and an absolute checkpoint
     folder cut to its last two parts (the rest names the machine that registered it, not the model)."""
     shown = {f.name: portable_value(getattr(submission, f.name)) for f in dataclasses.fields(submission)}
-    if shown["checkpoint_path"] and Path(shown["checkpoint_path"]).is_absolute():
-        shown["checkpoint_path"] = "…/" + "/".join(Path(shown["checkpoint_path"]).parts[-2:])
+    shown["checkpoint_path"] = _without_machine_folders(shown["checkpoint_path"])
+    if shown["manifest"] is not None:  # the manifest records the same folders (register keeps them absolute)
+        shown["manifest"] = {
+            k: _without_machine_folders(v) if k in ("checkpoint", "tokenizer") else v
+            for k, v in shown["manifest"].items()
+        }
     return SubmissionRecord(**shown)
+
+
+def _without_machine_folders(path: str | None) -> str | None:
+    """An absolute folder cut to its last two parts; relative paths and hub ids as they are."""
+    if path and Path(path).is_absolute():
+        return "…/" + "/".join(Path(path).parts[-2:])
+    return path
 
 
 def validation_curve(result: TaskResult | None) -> ValidationCurveView | None:
