@@ -227,6 +227,43 @@ def test_untrusted_names_render_as_text_on_every_page(site: dict):
     assert b"<script>alert" not in (site["out"] / "score_vs_params.svg").read_bytes()
 
 
+def test_every_runs_table_row_has_a_cell_per_column_so_sorting_keeps_failed_runs_whole(site: dict):
+    """sort.js sorts a table's body rows by `row.cells[column]`: a failed run's error must live inside its
+    own row (not in an extra two-cell row), or sorting breaks and detaches errors from their runs."""
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tables: list[dict] = []
+            self.open: dict | None = None  # the sortable table being read (the site nests no tables)
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                sortable = "sortable" in (dict(attrs).get("class") or "")
+                self.open = {"head": 0, "rows": []} if sortable else None
+                if self.open is not None:
+                    self.tables.append(self.open)
+            elif self.open is not None and tag == "th":
+                self.open["head"] += 1
+            elif self.open is not None and tag == "tr" and self.open["head"]:
+                self.open["rows"].append(0)
+            elif self.open is not None and tag == "td" and self.open["rows"]:
+                self.open["rows"][-1] += 1
+
+        def handle_endtag(self, tag):
+            if tag == "table":
+                self.open = None
+
+    checked = 0
+    for page in site["out"].glob("runs/*.html"):
+        parser = Rows()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for table in parser.tables:
+            assert set(table["rows"]) <= {table["head"]}, page.name
+            checked += len(table["rows"])
+    assert checked == sum(1 for r in site["snapshot"].runs)  # one row per run, the failed one included
+
+
 class LinkCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
