@@ -264,6 +264,20 @@ def test_every_runs_table_row_has_a_cell_per_column_so_sorting_keeps_failed_runs
     assert checked == sum(1 for r in site["snapshot"].runs)  # one row per run, the failed one included
 
 
+def test_every_download_link_is_titled_as_the_table_it_downloads(site: dict):
+    """A page's "Download: <title> CSV · JSON" links name the table the linked file holds."""
+    import re
+
+    link = re.compile(r'([^>|:]+?) <a href="([^"]+)" class="download-csv" download>')
+    checked = 0
+    for page in site["out"].rglob("*.html"):
+        for title, href in link.findall(page.read_text(encoding="utf-8")):
+            table = json.loads((page.parent / href).with_suffix(".json").read_text(encoding="utf-8"))
+            assert table["title"] == title.strip(), (page.name, href)
+            checked += 1
+    assert checked >= 2 + 2 * 8  # the index's two tables and every task page's two, at least
+
+
 class LinkCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

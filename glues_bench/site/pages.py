@@ -436,13 +436,14 @@ def index_page(
         efficiency_device=board.efficiency_device,
         throughput_plot=throughput_plot_file if fast else None,
         throughput_points=fast,
-        downloads=download_links("index.html", INDEX_TABLES),
+        downloads=download_links("index.html", INDEX_TABLES.items()),
     )
 
 
-INDEX_TABLES = (("leaderboard", "Leaderboard"), ("limited", "Limited results"))
-TASK_TABLES = (("selected", "Selected results"), ("runs", "Every run"))
-MODEL_TABLES = (("tasks", "Per task"), ("runs", "Runs"))
+# Each page's downloadable tables, name → title: the links (`download_links`) and the files (`page_tables`).
+INDEX_TABLES = {"leaderboard": "Leaderboard", "limited": "Limited results"}
+TASK_TABLES = {"selected": "Selected results", "runs": "Run counts per model"}
+MODEL_TABLES = {"tasks": "Per task", "runs": "Run counts per task"}
 
 
 def _all_rows(board: Leaderboard) -> tuple[LeaderboardRow, ...]:
@@ -792,7 +793,7 @@ def task_page(task: str, board: Leaderboard, context: SiteContext) -> TaskPage:
                 if name == task
             ),
         ),
-        downloads=download_links(task_href(task), TASK_TABLES),
+        downloads=download_links(task_href(task), TASK_TABLES.items()),
     )
 
 
@@ -961,7 +962,7 @@ def model_page(
                 )
             ),
         ),
-        downloads=download_links(model_href(submission.name), MODEL_TABLES),
+        downloads=download_links(model_href(submission.name), MODEL_TABLES.items()),
     )
 
 
@@ -1038,14 +1039,14 @@ def page_tables(page: Any) -> tuple[DataTable, ...]:
     if isinstance(page, IndexPage):
         names = [t["name"] for t in page.document["tasks"]]
         return (
-            leaderboard_table("leaderboard", "Leaderboard", page.document["rows"], names),
-            leaderboard_table("limited", "Limited results", page.document["limited_rows"], names),
+            leaderboard_table("leaderboard", INDEX_TABLES["leaderboard"], page.document["rows"], names),
+            leaderboard_table("limited", INDEX_TABLES["limited"], page.document["limited_rows"], names),
         )
     if isinstance(page, TaskPage):
         return (
             DataTable(
                 "selected",
-                "Selected results",
+                TASK_TABLES["selected"],
                 ("name", "origin", "protocol", "score", "sd", "n_seeds", "ci95", "tied_with_best",
                  "at_chance", "dev_score", "hparams"),
                 tuple(
@@ -1055,13 +1056,13 @@ def page_tables(page: Any) -> tuple[DataTable, ...]:
                     for s in page.selected
                 ),
             ),
-            _runs_table(page.run_groups),
+            _runs_table(page.run_groups, TASK_TABLES["runs"]),
         )  # fmt: skip
     if isinstance(page, ModelPage):
         return (
             DataTable(
                 "tasks",
-                "Per task",
+                MODEL_TABLES["tasks"],
                 ("task", "score", "sd", "n_seeds", "ci95", "protocol", "dev_score", "hparams"),
                 tuple(
                     (t.task.name, *(t.result.get(k) if t.result else None for k in
@@ -1069,14 +1070,14 @@ def page_tables(page: Any) -> tuple[DataTable, ...]:
                     for t in page.tasks
                 ),
             ),
-            _runs_table(page.run_groups),
+            _runs_table(page.run_groups, MODEL_TABLES["runs"]),
         )  # fmt: skip
     return ()
 
 
-def _runs_table(groups: Sequence[RunGroup]) -> DataTable:
+def _runs_table(groups: Sequence[RunGroup], title: str) -> DataTable:
     columns = ("model", "task", "n_runs", "n_done", "n_failed", "n_running", "n_counted")
-    return DataTable("runs", "Runs", columns, tuple(tuple(getattr(g, c) for c in columns) for g in groups))
+    return DataTable("runs", title, columns, tuple(tuple(getattr(g, c) for c in columns) for g in groups))
 
 
 def _stat_text(stat: Stat | None) -> str:
