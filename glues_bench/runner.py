@@ -635,6 +635,7 @@ def portable_traceback() -> str:
 
 def _store_outcome(store, outcome: JobOutcome, run_dir: Path) -> str | None:
     """Write the predictions and record the run; None when done, else "lost" or the error recorded."""
+    from glues_bench.provenance import portable_path
     from glues_bench.store.store import ClaimLost, process_owner
 
     owner = process_owner()
@@ -646,7 +647,8 @@ def _store_outcome(store, outcome: JobOutcome, run_dir: Path) -> str | None:
         try:
             for split, payload in outcome.predictions.items():
                 path = run_dir / f"{split}.predictions.json"
-                artefacts[split] = (str(path), write_predictions(path, payload))  # finish_run re-hashes it
+                # Stored relative to the project (like every other path we keep), so the DB can move with it.
+                artefacts[split] = (portable_path(path), write_predictions(path, payload))  # re-hashed there
         except OSError as exc:  # a full disk, a read-only artefacts dir: this run failed, the grid goes on
             error = f"{exc.__class__.__name__}: could not write predictions: {exc}"
             store.fail_run(outcome.run_id, error, owner=owner)

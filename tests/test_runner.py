@@ -86,6 +86,7 @@ def test_run_selects_on_dev_stores_everything_and_rescoring_matches(submission, 
             for split in ("dev", "test"):
                 gold = read_gold_file(task, DEMO / GOLD_FILES[(summary.task, split)])
                 path = Path(next(p.path for p in run.predictions if p.split == split))
+                assert not path.is_absolute()  # an absolute --artifacts-dir is stored relative
                 predictions = json.loads(path.read_text(encoding="utf-8"))
                 # every gold example (sentence / pair / question) has exactly one prediction …
                 assert sorted(predictions) == sorted(gold["id"])
