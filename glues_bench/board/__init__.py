@@ -22,7 +22,7 @@ from glues_bench.board.board import (
     selected_result,
     size_ratio,
 )
-from glues_bench.board.export import leaderboard_json, task_result_json
+from glues_bench.board.export import leaderboard_json, leaderboard_text, task_result_json
 from glues_bench.board.selection import (
     SELECTION_RULE,
     ConfigResult,
@@ -66,6 +66,7 @@ __all__ = [
     "hparams_key",
     "leaderboard_from_snapshot",
     "leaderboard_json",
+    "leaderboard_text",
     "model_average",
     "model_entry",
     "pareto_front",

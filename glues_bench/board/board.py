@@ -247,31 +247,24 @@ def runs_by_cell(runs: Iterable[RunRecord]) -> dict[tuple[str, str], list[RunRec
 def model_entry(
     snapshot: Snapshot,
     submission: SubmissionRecord,
-    tasks: Mapping[str, ResolvedTask] | None = None,
+    tasks: Mapping[str, ResolvedTask],
     *,
-    cells: Mapping[tuple[str, str], Sequence[RunRecord]] | None = None,
-    reported: Mapping[str, Sequence[ReportedRecord]] | None = None,
+    cells: Mapping[tuple[str, str], Sequence[RunRecord]],
+    reported: Mapping[str, Sequence[ReportedRecord]],
 ) -> ModelEntry:
     """A submission's task results: reported numbers for `reported` models, selected runs otherwise.
-    `cells` (`runs_by_cell`) and `reported` (by submission) may be passed grouped once for many models."""
-    resolved = default_tasks() if tasks is None else tasks
+    `cells` (`runs_by_cell`) and `reported` (by submission) are grouped once for all models."""
     results: dict[str, TaskResult] = {}
-    if submission.origin == "reported":
-        own = (
-            reported.get(submission.name, ())
-            if reported is not None
-            else [r for r in snapshot.reported if r.submission == submission.name]
-        )
-    for name, task in resolved.items():
+    own = reported.get(submission.name, ())
+    for name, task in tasks.items():
         spec = task.spec
         if submission.origin == "reported":
             result = reported_task_result(spec, {r.metric: r.value for r in own if r.task == name})
         else:
-            runs = cells.get((submission.name, name), ()) if cells is not None else snapshot.runs
-            result = selected_result(runs, submission, task)
+            result = selected_result(cells.get((submission.name, name), ()), submission, task)
         if result is not None:
             results[name] = result
-    reasons = merge_reasons(results[t].limited_reasons for t in resolved if t in results)
+    reasons = merge_reasons(results[t].limited_reasons for t in tasks if t in results)
     return ModelEntry(
         name=submission.name,
         family=submission.family,

@@ -3,6 +3,7 @@ back: pages and tables are rendered from the typed board, not from this document
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from glues_bench.board.efficiency import efficiency_json
 from glues_bench.board.selection import TaskResult
 from glues_bench.tasks import all_tasks
 
-__all__ = ["leaderboard_json", "task_result_json"]
+__all__ = ["leaderboard_json", "leaderboard_text", "task_result_json"]
 
 
 def task_result_json(result: TaskResult) -> dict[str, Any]:
@@ -93,3 +94,8 @@ def _row_json(row: LeaderboardRow, board: Leaderboard) -> dict[str, Any]:
         "tasks": {t: task_result_json(row.tasks[t]) if t in row.tasks else None for t in board.task_names},
         "efficiency": {device: efficiency_json(e) for device, e in row.efficiency.items()},
     }
+
+
+def leaderboard_text(document: dict[str, Any]) -> str:
+    """The document as `glues-bench leaderboard --json` prints it and the site's index.json holds it."""
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

@@ -29,11 +29,10 @@ def leaderboard_from_snapshot(
     reference: str = REFERENCE_MODEL,
     *,
     include_limited: bool = False,
-    statistics: bool = True,
 ) -> Leaderboard:
     """The board of a snapshot: full rows ranked, limited rows in their own unranked section (or ranked
-    with the full ones, `include_limited`), the stored baselines as a row, and (`statistics`) CIs, tie
-    groups and "at chance" flags from the stored unit statistics."""
+    with the full ones, `include_limited`), the stored baselines as a row, and CIs, tie groups and
+    "at chance" flags from the stored unit statistics."""
     tasks = default_tasks()
     cells = runs_by_cell(snapshot.runs)
     reported: dict[str, list[ReportedRecord]] = {}
@@ -57,8 +56,6 @@ def leaderboard_from_snapshot(
         include_limited=include_limited,
         efficiency_device=reference_device(e.efficiency for e in entries),
     )
-    if statistics:
-        from glues_bench.board.uncertainty import with_statistics
+    from glues_bench.board.uncertainty import with_statistics
 
-        board = with_statistics(board, snapshot, tasks)
-    return board
+    return with_statistics(board, snapshot, tasks)

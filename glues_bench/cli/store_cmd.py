@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -60,7 +59,7 @@ def leaderboard(
 ) -> None:
     """Show the main table: rank, params, size and performance ratios, average and the 8 task scores, then the
     limited results and the data baseline."""
-    from glues_bench.board import leaderboard_from_snapshot, leaderboard_json
+    from glues_bench.board import leaderboard_from_snapshot, leaderboard_json, leaderboard_text
     from glues_bench.store import open_store
 
     with open_store(db, create=False) as store:
@@ -69,7 +68,7 @@ def leaderboard(
     board = leaderboard_from_snapshot(snapshot, reference, include_limited=include_limited)
     if as_json:
         document = leaderboard_json(board, snapshot.last_updated)
-        print(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True))
+        print(leaderboard_text(document), end="")
         return
     _print_table(board)
 

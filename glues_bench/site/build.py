@@ -16,7 +16,6 @@ Rebuilding replaces the files of the previous build, safely:
 
 from __future__ import annotations
 
-import json
 import os
 from importlib import resources
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from glues_bench import __version__
-from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot
+from glues_bench.board import REFERENCE_MODEL, fmt2, leaderboard_from_snapshot, leaderboard_text
 from glues_bench.errors import SiteError
 from glues_bench.site import pages
 from glues_bench.site.plots import score_vs_params_svg, score_vs_throughput_svg
@@ -110,11 +109,6 @@ def build_site(
     for name in STATIC_FILES:
         files[f"static/{name}"] = (static / name).read_text(encoding="utf-8")
     return _write(out_dir, files, previous)
-
-
-def leaderboard_text(document: Any) -> str:
-    """The leaderboard document as `glues-bench leaderboard --json` prints it (and index.json holds)."""
-    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def _previous_build(out_dir: Path) -> list[str]:

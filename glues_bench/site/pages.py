@@ -90,9 +90,7 @@ __all__ = [
     "plot_points",
     "portable",
     "portable_value",
-    "run_anchor",
     "run_group",
-    "run_href",
     "runs_anchor",
     "runs_href",
     "runs_page",
@@ -215,14 +213,6 @@ def runs_href(model: str, task: str) -> str:
     return f"{runs_page_path(model)}#{runs_anchor(task)}"
 
 
-def run_anchor(run_id: int) -> str:
-    return f"run-{run_id}"
-
-
-def run_href(model: str, run_id: int) -> str:
-    return f"{runs_page_path(model)}#{run_anchor(run_id)}"
-
-
 def task_href(task: str) -> str:
     return f"tasks/{task}.html"
 
@@ -322,7 +312,6 @@ class Cell:
     ci_text: str = ""
     mark: str = ""
     at_chance: bool = False
-    limited: bool = False
 
 
 @dataclass(frozen=True)
@@ -331,7 +320,6 @@ class IndexRow:
     href: str
     rank: int | None
     origin: str
-    measured: bool
     complete: bool
     shown_name: str
     family: str
@@ -489,7 +477,6 @@ def _index_rows(
                     ci_text=format_ci(result.ci95) if result else "",
                     mark=mark,
                     at_chance=bool(result and result.at_chance),
-                    limited=bool(result and result.protocol == "limited"),
                 )
             )
         average_best = row.average is not None and row.average == best["average"] and row.origin != "baseline"
@@ -500,7 +487,6 @@ def _index_rows(
                 href=model_href(row.name),
                 rank=row.rank,
                 origin=row.origin,
-                measured=row.origin not in ("reported", "baseline"),
                 complete=row.complete,
                 shown_name=row.shown_name,
                 family=row.family or "",

@@ -345,7 +345,7 @@ class Store:
                     session.add(row)
                     session.flush()
                     return Claim("claimed", row.id, owner)
-                if row.status == "running" and _lease_live(row, _now()):
+                if row.status == "running" and lease_is_live(row):
                     return Claim("busy", row.id, row.owner)
                 if row.status == "done" and not redo:
                     return Claim("done", row.id, row.owner)
@@ -409,7 +409,7 @@ class Store:
             if run_ids is not None:
                 query = query.where(Run.id.in_(run_ids))
             for row in session.scalars(query.with_for_update()):
-                if _lease_live(row, now) and not include_live:
+                if lease_is_live(row, now) and not include_live:
                     continue
                 row.status = "failed"
                 row.error = (
@@ -796,13 +796,9 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def lease_is_live(run: RunRecord, now: datetime | None = None) -> bool:
+def lease_is_live(run: RunRecord | Run, now: datetime | None = None) -> bool:
     """Whether a running run's claim still holds (a run with no lease, from before leases, has none)."""
     return run.lease_expires_at is not None and run.lease_expires_at > (now or _now())
-
-
-def _lease_live(row: Run, now: datetime) -> bool:
-    return row.lease_expires_at is not None and row.lease_expires_at > now
 
 
 def _iso(value: datetime | None) -> str | None:
