@@ -254,3 +254,14 @@ def test_a_part_file_left_by_a_killed_fetch_is_resumed(
     assert ("xquad/xquad.es.json", "bytes=1000-") in server.requests
     assert sha256(data_dir / "xquad/xquad.es.json") == sha256(shared_data / "xquad/xquad.es.json")
     assert not part.exists()
+
+
+def test_status_compares_a_split_of_several_files_with_all_their_official_counts() -> None:
+    """POS reads GSD and, when present, AnCora: the official count is the sum, or unknown if one lacks it."""
+    from glues_bench.data.status import _official_rows
+
+    official = {"ud/gsd-test.conllu": 426, "ud/ancora-test.conllu": 1721}
+    assert _official_rows(official, ["ud/gsd-test.conllu"]) == 426
+    assert _official_rows(official, ["ud/gsd-test.conllu", "ud/ancora-test.conllu"]) == 426 + 1721
+    assert _official_rows(official, ["ud/gsd-test.conllu", "ud/other.conllu"]) is None
+    assert _official_rows(official, []) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,6 +38,14 @@ def _pins(spec: TaskSpec) -> dict[str, str | None]:
     return {m.path: m.sha256 for release in spec.downloads for m in release.files}
 
 
+def _official_rows(official: Mapping[str, int], files: Sequence[str]) -> int | None:
+    """The official count of all the files a split reads (a 2nd treebank may join the 1st); None unless
+    every file has one."""
+    if not files or any(f not in official for f in files):
+        return None
+    return sum(official[f] for f in files)
+
+
 def split_status(spec: TaskSpec, variant: str, split: str, data_dir: Path, lock: Lock) -> SplitStatus:
     task = spec.resolve(variant)
     source = task.splits[split]
@@ -51,7 +60,7 @@ def split_status(spec: TaskSpec, variant: str, split: str, data_dir: Path, lock:
         found=bool(files),
         files=relative,
         rows=None,
-        official_rows=(source.local.rows.get(relative[0]) if files and source.local else None),
+        official_rows=_official_rows(source.local.rows, relative) if source.local else None,
         fingerprint=None,
         pinned=bool(files) and all(pins.get(r) is not None for r in relative),
         verified=None,
