@@ -47,9 +47,9 @@ def parse_args() -> argparse.Namespace:
 def tokens_per_second(
     objective, optimizer, stream, steps: int, batch_size: int, device: torch.device
 ) -> float:
+    """Forward + backward + optimiser step, bf16 autocast on CUDA like the real loop."""
     import torch
 
-    """Forward + backward + optimiser step, bf16 autocast on CUDA like the real loop."""
     objective.to(device)
     objective.trainable.train()
     tokens, started = 0, 0.0
