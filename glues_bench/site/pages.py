@@ -614,12 +614,13 @@ def throughput_points(board: Leaderboard) -> tuple[ThroughputPoint, ...]:
     """Complete models profiled on the board's efficiency device, flagged when on the Pareto front
     (no other model is both at least as fast and at least as good)."""
     device = board.efficiency_device
-    rows = [r for r in board.rows if r.average is not None and device in r.efficiency]
+    # The rows of the size plot (limited ones too: the device was chosen over them as well).
+    rows = [r for r in (*board.rows, *board.limited) if r.average is not None and device in r.efficiency]
     speeds = [r.efficiency[device].examples_per_s for r in rows]  # type: ignore[index]
     front = pareto_front([(-speed, r.average or 0.0) for speed, r in zip(speeds, rows, strict=True)])
     return tuple(
         ThroughputPoint(
-            name=r.name,
+            name=r.shown_name,
             examples_per_s=speed,
             average=r.average or 0.0,
             reported=r.origin == "reported",
