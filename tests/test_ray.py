@@ -23,6 +23,7 @@ from glues_bench.train import finetune
 from tests.test_runner import DEMO, _grid, submission  # noqa: F401  (fixture)
 
 ray = pytest.importorskip("ray", reason="Ray not installed (pip install -e '.[ray]')")
+pytestmark = pytest.mark.slow  # a local cluster, worker kills and sleeps: about 40 s; CI runs `-m slow` too
 
 
 @pytest.fixture(scope="module")
