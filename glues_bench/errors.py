@@ -91,3 +91,10 @@ class UnknownName(GluesError, KeyError):
 
     def __str__(self) -> str:  # KeyError would add quotes around the message
         return str(self.args[0])
+
+
+def first_line(exc: BaseException, max_chars: int | None = None) -> str:
+    """The first line of an exception's message (its class name when it has none): what a one-line error
+    quotes of a library's multi-line one."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:max_chars]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from glues_bench.errors import GluesError
+from glues_bench.errors import GluesError, first_line
 from glues_bench.tasks.spec import HParams
 
 log = logging.getLogger(__name__)
@@ -302,8 +302,7 @@ class RayExecutor:
                     try:
                         outcome = ray.get(ref)
                     except ray.exceptions.RayError as exc:  # retries used up, or the task could not run
-                        first = (str(exc).strip().splitlines() or [""])[0]
-                        outcome = _crash_outcome(work, f"{type(exc).__name__}: {first}"[:500])
+                        outcome = _crash_outcome(work, f"{type(exc).__name__}: {first_line(exc)}"[:500])
                     yield outcome
         finally:
             for ref in in_flight:  # Ctrl-C or an error in the driver: stop the jobs in flight

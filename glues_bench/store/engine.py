@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from glues_bench.errors import StoreError
+from glues_bench.errors import StoreError, first_line
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -68,7 +68,7 @@ def create_store_engine(url: str, *, create: bool = True) -> Engine:
         try:
             return create_engine(parsed, pool_pre_ping=True)
         except (ImportError, SQLAlchemyError, ValueError) as exc:
-            raise StoreError(f"database URL {_hide_password(url)!r}: {_first_line(exc)}") from exc
+            raise StoreError(f"database URL {_hide_password(url)!r}: {first_line(exc)}") from exc
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         path = Path(database)
@@ -197,13 +197,9 @@ def upgrade(engine: Engine) -> None:
                 if sqlite:
                     _sqlite_foreign_keys(connection, on=True)
     except CommandError as exc:  # e.g. a revision this harness does not ship (a newer glues-bench)
-        raise StoreError(
-            f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
-        ) from exc
+        raise StoreError(f"could not migrate the results database {engine.url!r}: {first_line(exc)}") from exc
     except SQLAlchemyError as exc:
-        raise StoreError(
-            f"could not migrate the results database {engine.url!r}: {_first_line(exc)}"
-        ) from exc
+        raise StoreError(f"could not migrate the results database {engine.url!r}: {first_line(exc)}") from exc
 
 
 def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
@@ -233,7 +229,3 @@ def _hide_password(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
         return url
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
-from glues_bench.errors import GluesError, StoreError, UnknownName
+from glues_bench.errors import GluesError, StoreError, UnknownName, first_line
 from glues_bench.provenance import file_sha256
 from glues_bench.store import engine as engine_module
 from glues_bench.store.models import (
@@ -172,9 +172,9 @@ class Store:
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 yield session
         except IntegrityError as exc:
-            raise StoreError(f"results database refused the write: {_first_line(exc.orig or exc)}") from exc
+            raise StoreError(f"results database refused the write: {first_line(exc.orig or exc)}") from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"results database {self.url}: {_first_line(exc)}") from exc
+            raise StoreError(f"results database {self.url}: {first_line(exc)}") from exc
 
     # -- submissions -------------------------------------------------------------------------------
 
@@ -789,11 +789,6 @@ def open_store(url: str | None = None, *, migrate: bool = True, create: bool = T
 
 
 # -- helpers -----------------------------------------------------------------------------------------
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def lease_is_live(run: RunRecord | Run, now: datetime | None = None) -> bool:

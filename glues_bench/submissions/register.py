@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from glues_bench.errors import SubmissionError
+from glues_bench.errors import SubmissionError, first_line
 from glues_bench.submissions.manifest import (
     COMMIT_SHA,
     HUB_ID,
@@ -22,7 +22,7 @@ from glues_bench.submissions.manifest import (
     manifest_path,
     save_manifest,
 )
-from glues_bench.submissions.weights import first_line, hub_snapshot, measure_weights
+from glues_bench.submissions.weights import hub_snapshot, measure_weights
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,8 @@ def _checkpoint_reference(directory: Path, submissions_dir: Path) -> str:
 
 def _described(exc: BaseException, remote_code: bool) -> str:
     if remote_code and not isinstance(exc, OSError):
-        return f"the checkpoint's own code raised {exc.__class__.__name__}: {first_line(exc)}"
-    return first_line(exc)
+        return f"the checkpoint's own code raised {exc.__class__.__name__}: {first_line(exc, 200)}"
+    return first_line(exc, 200)
 
 
 def _load_config_and_tokenizer(directory: Path, trust_remote_code: bool, label: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from glues_bench.errors import SubmissionError
+from glues_bench.errors import SubmissionError, first_line
 from glues_bench.provenance import sha256_files
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def hub_snapshot(repo_id: str, revision: str, *, allow_pickle: bool) -> Path:
     try:
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns))
     except (HfHubHTTPError, HFValidationError, LocalEntryNotFoundError, OSError) as exc:
-        reason = first_line(exc).split(". ")[0]  # the first sentence says enough
+        reason = first_line(exc, 200).split(". ")[0]  # the first sentence says enough
         raise SubmissionError(
             f"cannot fetch {repo_id}@{revision[:12]} from the hub ({exc.__class__.__name__}: {reason}); "
             "offline? download it elsewhere and register the local directory"
@@ -195,8 +195,3 @@ def hub_snapshot(repo_id: str, revision: str, *, allow_pickle: bool) -> Path:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else exc.__class__.__name__)[:200]
