@@ -133,6 +133,9 @@ class LocalExecutor:
             )
 
         pools = [new_pool(slot) for slot in range(self.jobs)]
+        # The task data each worker holds (a reference, so the identity test below stays sound): a task's
+        # splits travel to a worker once, not with every config × seed (as RayExecutor puts them once).
+        holds: list[Any] = [None] * self.jobs
         in_flight: dict[Any, tuple[Any, int]] = {}
         free = list(range(self.jobs))
         try:
@@ -142,7 +145,14 @@ class LocalExecutor:
                     if work is None:
                         break
                     slot = free.pop()
-                    in_flight[pools[slot].submit(fn, work)] = (work, slot)
+                    data = getattr(work, "data", None)
+                    if data is None:
+                        future = pools[slot].submit(fn, work)
+                    else:
+                        send = None if holds[slot] is data else data
+                        future = pools[slot].submit(_with_task_data, fn, replace(work, data=None), send)
+                        holds[slot] = data
+                    in_flight[future] = (work, slot)
                 if not in_flight:
                     return
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -155,6 +165,7 @@ class LocalExecutor:
                         outcome = _crash_outcome(work, "WorkerDied: the local worker process exited mid-job")
                         pools[slot].shutdown(wait=False)
                         pools[slot] = new_pool(slot)
+                        holds[slot] = None  # a new worker holds nothing yet
                     yield outcome
         finally:
             for future in in_flight:
@@ -171,6 +182,17 @@ def _visible_gpus() -> list[str]:
     import torch
 
     return [str(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+
+
+_task_data: Any = None
+"""In a local worker process: the data of the task its jobs belong to (sent with the first such job)."""
+
+
+def _with_task_data(fn: Callable[[Any], Any], work: Any, data: Any) -> Any:
+    global _task_data
+    if data is not None:
+        _task_data = data  # a new task: the previous one's data is dropped
+    return fn(replace(work, data=_task_data))
 
 
 def _worker_init(threads: int | None, gpu: str | None, env: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -343,3 +344,35 @@ def test_executor_options_that_do_not_fit_are_one_line_errors(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r.db").exists()  # refused before the database is opened
+
+
+class _CountedData:
+    """Task data that counts how often the driver pickles it (to send it to a worker)."""
+
+    pickled = 0
+
+    def __init__(self, payload: list[int]) -> None:
+        self.payload = payload
+
+    def __reduce__(self):
+        type(self).pickled += 1
+        return (_CountedData, (self.payload,))
+
+
+@dataclass(frozen=True)
+class _DataWork:
+    i: int
+    data: object
+
+
+def _sum_job(work: _DataWork) -> tuple[int, int]:
+    return work.i, sum(work.data.payload)
+
+
+def test_local_workers_receive_a_tasks_data_once_not_with_every_job() -> None:
+    first, second = _CountedData(list(range(1000))), _CountedData([1, 2, 3])
+    works = [_DataWork(i, first) for i in range(6)] + [_DataWork(i, second) for i in range(6, 10)]
+    _CountedData.pickled = 0
+    results = sorted(LocalExecutor(jobs=2, threads=1).map(_sum_job, iter(works)))
+    assert results == [(i, 499500) for i in range(6)] + [(i, 6) for i in range(6, 10)]
+    assert _CountedData.pickled <= 4  # each of the 2 workers gets each task's data once (10 jobs)
